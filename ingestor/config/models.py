@@ -89,6 +89,7 @@ class EnvironmentSettings(Section):
     tenant: OptionalText = None
     api_token: Secret
     api_token_fallback: bool = True
+    console_url: OptionalHttpUrl = None
     catalog_provider: CatalogProviderSettings = Field(default_factory=CatalogProviderSettings)
     # Read by the TeraSky cluster provider (compat 1.3): accepted so a pasted block loads, then dropped.
     cluster_provider: IgnoredBlock = Field(default=None, exclude=True, repr=False)
@@ -161,6 +162,22 @@ class SchedulerSettings(Section):
     lease_seconds: int = Field(120, ge=10, le=3600)
     run_on_start: bool = True
     max_concurrent_crawls: int = Field(2, ge=1, le=64)
+
+
+class RemovalGuardSettings(Section):
+    """When a crawl would remove many entities of one part, hold the removal until crawls agree."""
+
+    max_removal_share: float = Field(0.5, gt=0.0, le=1.0)
+    confirm_after_runs: int = Field(3, ge=1, le=100)
+    min_part_size: int = Field(4, ge=1, le=1_000_000)
+
+
+class CrawlSettings(Section):
+    """How one crawl runs."""
+
+    max_concurrent_projects: int = Field(8, ge=1, le=256)
+    timeout_seconds: int = Field(1800, ge=10, le=24 * 3600)
+    removal_guard: RemovalGuardSettings = Field(default_factory=RemovalGuardSettings)
 
 
 class StaticAccessOptions(Section):
@@ -304,6 +321,7 @@ class Settings(Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     palette: PaletteSettings = Field(default_factory=PaletteSettings)
