@@ -1,0 +1,53 @@
+"""End-to-end fixtures: ``backstage``, one real Backstage catalog backend for the whole session.
+
+Skipped only when node/npm are missing (or too old) and CI is not set; with CI set that is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.backstage_harness import BackstageCatalog, CatalogSettings, node_problem
+
+_TIMINGS = pytest.StashKey[dict[str, float]]()
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def catalog_settings() -> CatalogSettings:
+    """Harness settings; skips (or fails, with CI set) when node/npm cannot run the backend."""
+    problem = node_problem()
+    if problem is not None:
+        if _in_ci():
+            pytest.fail(f"{problem} (CI is set, so this is not skipped)")
+        pytest.skip(problem)
+    artifacts = os.environ.get("E2E_ARTIFACTS_DIR")
+    return (
+        CatalogSettings() if artifacts is None else CatalogSettings(artifacts_dir=Path(artifacts).resolve())
+    )
+
+
+@pytest.fixture(scope="session")
+def backstage(
+    request: pytest.FixtureRequest, catalog_settings: CatalogSettings
+) -> Iterator[BackstageCatalog]:
+    """A running catalog: every 127.0.0.1 port >= 1024 readable, processing every 3-4.5 s, orphans deleted."""
+    with BackstageCatalog(catalog_settings) as catalog:
+        request.config.stash[_TIMINGS] = catalog.timings
+        (catalog.run_dir / "timings.json").write_text(json.dumps(catalog.timings, indent=2))
+        yield catalog
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    timings = config.stash.get(_TIMINGS, None)
+    if timings:
+        shown = ", ".join(f"{key} {value:.1f}" for key, value in timings.items())
+        terminalreporter.write_line(f"backstage e2e harness: {shown}")
