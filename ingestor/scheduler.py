@@ -1,0 +1,351 @@
+"""Periodic and manual crawls: one APScheduler job and one SQL lease per instance, bounded concurrency.
+
+Never two crawls of one instance at once (a per-instance lock here, a lease row across replicas); replicas on
+one database crawl each instance once per interval (the lease holder skips when a run started recently).
+Imports ``config``, ``crawl.service`` (lazily) and ``store``; no surface imports it but ``api`` and ``cli``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+import structlog
+
+# APScheduler 3 ships no type information; its use is confined to this module.
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+
+from ingestor.config import EnvironmentSettings, Settings
+from ingestor.store import lease, queries
+from ingestor.store.db import Database, instance_key, utcnow
+from ingestor.store.writer import CommitResult
+
+log = structlog.get_logger(__name__)
+
+Trigger = Literal["schedule", "manual", "start"]
+TriggerState = Literal["started", "running", "busy"]
+STOP_GRACE_SECONDS = 10.0
+
+
+class CrawlFn(Protocol):
+    """``crawl.service.run_crawl``'s shape: crawl one instance and commit; never raises for a failed crawl."""
+
+    def __call__(
+        self, settings: Settings, env: EnvironmentSettings, db: Database, *, trigger: str, replica_id: str
+    ) -> Awaitable[CommitResult]: ...
+
+
+class UnknownInstanceError(LookupError):
+    """No enabled instance has that name."""
+
+
+def catalog_environments(settings: Settings) -> list[EnvironmentSettings]:
+    """The environments crawled into the catalog (``spectrocloud.enabled``, ``catalogProvider.enabled``)."""
+    if not settings.spectrocloud.enabled:
+        return []
+    return [env for env in settings.spectrocloud.environments if env.catalog_provider.enabled]
+
+
+def lease_name(instance: str) -> str:
+    return f"crawl:{instance}"
+
+
+def default_replica_id() -> str:
+    """``<host>-<pid>-<random>``: unique per process, readable on the status page."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def min_gap_seconds(interval: float, jitter: float) -> float:
+    """How long after a run's start a scheduled crawl is redundant: a replica's own runs come ``interval -
+    jitter`` apart at the least, and another replica's tick inside that window finds the run and skips."""
+    return max(interval / 2, interval - jitter - 1)
+
+
+@dataclass(frozen=True)
+class TriggerResult:
+    """What a trigger did: ``started``, ``running`` (here, already) or ``busy`` (another replica crawls)."""
+
+    instance: str
+    state: TriggerState
+    holder: str | None
+
+
+@dataclass
+class _Instance:
+    """One instance's runtime state in this process."""
+
+    env: EnvironmentSettings
+    key: str
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    task: asyncio.Task[CommitResult | None] | None = None
+    last_result: CommitResult | None = None
+    last_skip: str | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.lock.locked() or (self.task is not None and not self.task.done())
+
+
+async def _default_crawl(
+    settings: Settings, env: EnvironmentSettings, db: Database, *, trigger: str, replica_id: str
+) -> CommitResult:
+    from ingestor.crawl.service import run_crawl
+
+    return await run_crawl(settings, env, db, trigger=trigger, replica_id=replica_id)
+
+
+class CrawlScheduler:
+    """Owns every crawl of this process. ``await start()`` inside the event loop, ``await stop()`` to end."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        replica_id: str | None = None,
+        crawl: CrawlFn | None = None,
+        renew_every: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.replica_id = replica_id or default_replica_id()
+        self._crawl: CrawlFn = crawl or _default_crawl
+        self._instances = {
+            instance_key(env.name): _Instance(env, instance_key(env.name))
+            for env in catalog_environments(settings)
+        }
+        self.lease_seconds = float(settings.scheduler.lease_seconds)
+        self.renew_every = renew_every if renew_every is not None else self.lease_seconds / 3
+        self._slots = asyncio.Semaphore(settings.scheduler.max_concurrent_crawls)
+        self._apscheduler: Any = None
+        self._listeners: list[Callable[[str, CommitResult], None]] = []
+        self.started_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"CrawlScheduler(replica={self.replica_id!r}, instances={list(self._instances)})"
+
+    @property
+    def instances(self) -> list[str]:
+        return list(self._instances)
+
+    def environment(self, instance: str) -> EnvironmentSettings:
+        return self._get(instance).env
+
+    def add_listener(self, listener: Callable[[str, CommitResult], None]) -> None:
+        """Call ``listener(instance, result)`` after every crawl run here (e.g. cache invalidation)."""
+        self._listeners.append(listener)
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Schedule one job per instance (``scheduler.enabled``) and the start-up crawls (``runOnStart``)."""
+        options = self.settings.scheduler
+        self.started_at = utcnow()
+        if not options.enabled:
+            log.info("scheduler.disabled", instances=self.instances)
+            return
+        # APScheduler logs every job submission at INFO; our own lines say what each crawl did.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        self._apscheduler = AsyncIOScheduler(timezone=UTC, event_loop=asyncio.get_running_loop())
+        now = datetime.now(UTC)
+        for key, inst in self._instances.items():
+            interval = inst.env.catalog_provider.refresh_interval_seconds
+            self._apscheduler.add_job(
+                self._tick,
+                IntervalTrigger(seconds=interval, jitter=options.jitter_seconds or None, timezone=UTC),
+                args=[key],
+                id=lease_name(key),
+                name=f"crawl {key or '(unnamed)'}",
+                next_run_time=now + timedelta(seconds=interval),
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=interval,
+            )
+        self._apscheduler.start()
+        log.info("scheduler.started", replica=self.replica_id, instances=self.instances)
+        if options.run_on_start:
+            for inst in self._instances.values():
+                self._spawn(inst, "start", check_interval=True)
+
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop scheduling, let running crawls finish for ``grace`` seconds, then cancel them.
+
+        A cancelled crawl commits nothing (its commit is one transaction) and records a failed run.
+        """
+        if self._apscheduler is not None:
+            self._apscheduler.shutdown(wait=False)
+            self._apscheduler = None
+        tasks = [
+            inst.task for inst in self._instances.values() if inst.task is not None and not inst.task.done()
+        ]
+        if not tasks:
+            return
+        log.info("scheduler.stopping", running=len(tasks), grace=grace)
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+            log.warning("scheduler.crawls_cancelled", count=len(pending))
+
+    # --- triggers ---------------------------------------------------------------------------------
+
+    async def trigger(self, instance: str, trigger: Trigger = "manual") -> TriggerResult:
+        """Start a crawl now (no interval check) unless one runs here or another replica holds the lease."""
+        inst = self._get(instance)
+        if inst.busy:
+            return TriggerResult(inst.key, "running", self.replica_id)
+        holder = await self.db.run(lease.holder_of, lease_name(inst.key))
+        if holder is not None and holder != self.replica_id:
+            return TriggerResult(inst.key, "busy", holder)
+        if inst.busy:  # another trigger won the race while we read the lease
+            return TriggerResult(inst.key, "running", self.replica_id)
+        self._spawn(inst, trigger, check_interval=False)
+        return TriggerResult(inst.key, "started", self.replica_id)
+
+    async def crawl_now(
+        self, instance: str, trigger: Trigger = "manual", *, check_interval: bool = False
+    ) -> CommitResult | None:
+        """Crawl and wait; ``None`` when skipped (running here, lease elsewhere, crawled too recently)."""
+        inst = self._get(instance)
+        if inst.busy:
+            return None
+        return await self._spawn(inst, trigger, check_interval=check_interval)
+
+    async def _tick(self, instance: str) -> None:
+        """The APScheduler job: start a scheduled crawl in its own task and return at once."""
+        inst = self._instances.get(instance)
+        if inst is None:
+            return
+        if inst.busy:
+            inst.last_skip = "a crawl of this instance was still running"
+            log.info("scheduler.skipped", instance=instance, reason=inst.last_skip)
+            return
+        self._spawn(inst, "schedule", check_interval=True)
+
+    def _spawn(
+        self, inst: _Instance, trigger: Trigger, *, check_interval: bool
+    ) -> asyncio.Task[CommitResult | None]:
+        task = asyncio.create_task(self._run(inst, trigger, check_interval), name=f"crawl:{inst.key}")
+        inst.task = task
+        return task
+
+    # --- one crawl ----------------------------------------------------------------------------------
+
+    async def _run(self, inst: _Instance, trigger: Trigger, check_interval: bool) -> CommitResult | None:
+        async with inst.lock, self._slots:
+            name = lease_name(inst.key)
+            try:
+                taken = await self.db.run(lease.try_acquire, name, self.replica_id, self.lease_seconds)
+            except Exception as exc:
+                self._skip(inst, f"the lease could not be taken ({type(exc).__name__})")
+                return None
+            if not taken:
+                self._skip(inst, "another replica holds the crawl lease")
+                return None
+            try:
+                if check_interval and await self._recently_crawled(inst):
+                    self._skip(
+                        inst, "a crawl started within the interval (another replica's, or before a restart)"
+                    )
+                    return None
+                return await self._crawl_holding(inst, trigger, name)
+            except Exception as exc:  # a crawl task never dies with an unobserved exception
+                log.error(
+                    "scheduler.crawl_error", instance=inst.key, error_class=type(exc).__name__, exc_info=exc
+                )
+                self._skip(inst, f"the crawl could not run ({type(exc).__name__})")
+                return None
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.db.run(lease.release, name, self.replica_id))
+
+    def _skip(self, inst: _Instance, reason: str) -> None:
+        inst.last_skip = reason
+        log.info("scheduler.skipped", instance=inst.key, reason=reason)
+
+    async def _recently_crawled(self, inst: _Instance) -> bool:
+        last = await self.db.run(queries.last_run, inst.key)
+        if last is None:
+            return False
+        interval = inst.env.catalog_provider.refresh_interval_seconds
+        gap = min_gap_seconds(interval, self.settings.scheduler.jitter_seconds)
+        return (utcnow() - last.started_at).total_seconds() < gap
+
+    async def _crawl_holding(self, inst: _Instance, trigger: Trigger, name: str) -> CommitResult | None:
+        crawl = asyncio.ensure_future(
+            self._crawl(self.settings, inst.env, self.db, trigger=trigger, replica_id=self.replica_id)
+        )
+        renewer = asyncio.create_task(self._keep_lease(inst, name, crawl))
+        inst.last_skip = None
+        try:
+            result = await crawl
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():
+                raise  # we are being stopped
+            self._skip(inst, "the crawl lease was lost to another replica; the crawl was cancelled")
+            return None
+        finally:
+            renewer.cancel()
+            if not crawl.done():
+                crawl.cancel()
+                with contextlib.suppress(BaseException):
+                    await crawl
+        inst.last_result = result
+        for listener in self._listeners:
+            try:
+                listener(inst.key, result)
+            except Exception as exc:
+                log.error("scheduler.listener_failed", instance=inst.key, error_class=type(exc).__name__)
+        return result
+
+    async def _keep_lease(self, inst: _Instance, name: str, crawl: asyncio.Future[Any]) -> None:
+        """Renew the lease during a long crawl; if another replica took it over, cancel the crawl."""
+        while not crawl.done():
+            await asyncio.sleep(self.renew_every)
+            try:
+                kept = await self.db.run(lease.renew, name, self.replica_id, self.lease_seconds)
+            except Exception as exc:  # the database may come back before the lease expires
+                log.warning(
+                    "scheduler.lease_renewal_failed", instance=inst.key, error_class=type(exc).__name__
+                )
+                continue
+            if not kept:
+                log.error("scheduler.lease_lost", instance=inst.key)
+                crawl.cancel()
+                return
+
+    # --- status -----------------------------------------------------------------------------------
+
+    def next_run_at(self, instance: str) -> datetime | None:
+        """When the next scheduled crawl of ``instance`` fires (``None`` when the scheduler is off)."""
+        if self._apscheduler is None:
+            return None
+        job = self._apscheduler.get_job(lease_name(self._get(instance).key))
+        when = None if job is None else job.next_run_time
+        return when if isinstance(when, datetime) else None
+
+    def running(self, instance: str) -> bool:
+        return self._get(instance).busy
+
+    def last_skip(self, instance: str) -> str | None:
+        return self._get(instance).last_skip
+
+    def _get(self, instance: str) -> _Instance:
+        inst = self._instances.get(instance)
+        if inst is None:
+            folded = {key.lower(): value for key, value in self._instances.items()}
+            inst = folded.get(instance.lower())
+        if inst is None:
+            raise UnknownInstanceError(instance)
+        return inst
