@@ -164,8 +164,10 @@ def instance_status(name: str, scheduler: CrawlScheduler, record: InstanceRecord
             }
             for h in record.held
         ],
-        # Left-out objects (mapping problems) are logged by the crawl; the store keeps no record of them yet.
-        "problems": None,
+        # What the last run's mapping left out (level "error") or flagged (level "info").
+        "problems": [{k: _clean(v) for k, v in problem.items()} for problem in record.runs[0].problems]
+        if record.runs
+        else [],
     }
 
 

@@ -90,6 +90,8 @@ crawl_runs = Table(
     Column("snapshot_version", Integer, nullable=False),
     Column("error_class", String, nullable=True),
     Column("error_message", Text, nullable=True),
+    # Objects the mapping left out or flagged (capped list of {paletteKind, key, name, reason, level}).
+    Column("problems", JSON, nullable=True),
     Index("ix_crawl_runs_instance_id", "instance", "id"),
 )
 

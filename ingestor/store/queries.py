@@ -204,6 +204,7 @@ def _outcomes(conn: Connection, run_ids: Sequence[int]) -> dict[int, tuple[PartO
 def _run(r: Any, outcomes: tuple[PartOutcomeRow, ...]) -> RunRow:
     fields = {name: r[name] for name in RunRow.__dataclass_fields__ if name != "outcomes"}
     fields["id"] = int(fields["id"])
+    fields["problems"] = list(fields["problems"] or [])
     return RunRow(**fields, outcomes=outcomes)
 
 

@@ -110,6 +110,7 @@ class RunRow:
     snapshot_version: int
     error_class: str | None
     error_message: str | None
+    problems: list[dict[str, str]]
     outcomes: tuple[PartOutcomeRow, ...]
 
 

@@ -28,6 +28,7 @@ log = structlog.get_logger(__name__)
 TRIGGERS = ("schedule", "manual", "start")
 STATUSES = ("ok", "partial", "failed")
 MAX_MESSAGE = 1000
+MAX_PROBLEMS = 200
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class RunRecord:
     """``ok``, ``partial`` or ``failed``; derived from the part outcomes when ``None``."""
     error_class: str | None = None
     error_message: str | None = None
+    problems: tuple[Mapping[str, str], ...] = ()
+    """What the mapping left out or flagged; at most ``MAX_PROBLEMS`` are stored."""
 
 
 @dataclass(frozen=True)
@@ -254,6 +257,10 @@ def _insert_run(conn: Connection, run: RunRecord, status: str) -> int:
         "snapshot_version": 0,
         "error_class": _clip(run.error_class),
         "error_message": _clip(run.error_message),
+        "problems": [
+            {key: _clip(str(value)) or "" for key, value in problem.items()}
+            for problem in run.problems[:MAX_PROBLEMS]
+        ],
     }
     return int(conn.execute(insert(m.crawl_runs).values(**values).returning(m.crawl_runs.c.id)).scalar_one())
 

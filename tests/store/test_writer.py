@@ -294,6 +294,17 @@ def test_long_error_messages_are_clipped(db: Database) -> None:
     assert r.error_message is not None and len(r.error_message) == writer.MAX_MESSAGE
 
 
+def test_mapping_problems_are_kept_with_the_run_and_capped(db: Database) -> None:
+    problems = tuple(
+        {"paletteKind": "cluster", "key": f"u{i}", "name": f"bad {i}", "reason": "invalid", "level": "error"}
+        for i in range(writer.MAX_PROBLEMS + 5)
+    )
+    commit_run(db, run(problems=problems), result([entity("a", part=A)]), [ok(*A)])
+    (r,) = queries.recent_runs(db)
+    assert len(r.problems) == writer.MAX_PROBLEMS
+    assert r.problems[0] == problems[0]
+
+
 @pytest.mark.parametrize(
     ("oks", "status"),
     [([], "failed"), ([True], "ok"), ([True, True], "ok"), ([True, False], "partial"), ([False], "failed")],
