@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent / "ingestor"
 # module prefix -> allowed prefixes of ours (besides itself)
 ALLOWED: dict[str, tuple[str, ...]] = {
     "ingestor.errors": (),
+    "ingestor.serving": (),
     "ingestor.logging": (),
     "ingestor.config": ("ingestor.errors", "ingestor.palette.options"),
     "ingestor.palette": ("ingestor.palette",),
@@ -37,12 +38,14 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "ingestor.catalog.render",
         "ingestor.errors",
         "ingestor.logging",
+        "ingestor.serving",
     ),
     "ingestor.simulator": (
         "ingestor.simulator",
         "ingestor.palette.options",
         "ingestor.palette.schema",
         "ingestor.errors",
+        "ingestor.serving",
     ),
 }
 # third-party module -> the only package that may import it

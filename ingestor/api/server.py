@@ -7,9 +7,6 @@ uvicorn gets ``log_config=None`` so our redacting log setup stays in place, and 
 from __future__ import annotations
 
 import signal
-import socket
-import threading
-import time
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -20,6 +17,7 @@ from fastapi import FastAPI
 from ingestor.api.app import create_app
 from ingestor.config import Settings
 from ingestor.scheduler import CrawlFn, CrawlScheduler
+from ingestor.serving import ThreadedServer, bind
 from ingestor.store import migrate
 from ingestor.store.db import Database
 
@@ -57,15 +55,6 @@ def build_service(
         db.close()
         raise
     return Service(settings, db, scheduler, app)
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket (``port`` 0: any free port)."""
-    # IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP (no 40 ms Nagle stalls).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    return sock
 
 
 def uvicorn_server(app: FastAPI, *, access_log: bool = True) -> uvicorn.Server:
@@ -117,51 +106,31 @@ class BackgroundServer:
         self, service: Service, *, host: str = "127.0.0.1", port: int = 0, close_db: bool = True
     ) -> None:
         self.service = service
-        self.host = host
-        self._port = port
         self.close_db = close_db
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
+        self._server = ThreadedServer(
+            uvicorn_server(service.app, access_log=False).config, host=host, port=port, name="ingestor server"
+        )
+
+    @property
+    def host(self) -> str:
+        return self._server.host
 
     @property
     def port(self) -> int:
-        if self._socket is None:
-            raise RuntimeError("the server is not running")
-        port: int = self._socket.getsockname()[1]
-        return port
+        return self._server.port
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return self._server.url
 
     def start(self, timeout: float = 30.0) -> BackgroundServer:
         """Bind, serve in a thread and wait until uvicorn accepts connections (lifespan done)."""
-        if self._thread is not None:
-            return self
-        self._socket = bind(self.host, self._port)
-        self._server = uvicorn_server(self.service.app, access_log=False)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, name="ingestor-api", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the ingestor server did not start")
-            time.sleep(0.005)
+        self._server.start(timeout)
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
         """Graceful: uvicorn drains, the lifespan stops the scheduler; then the store closes."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
+        self._server.stop(timeout)
         if self.close_db:
             self.service.db.close()
 

@@ -15,9 +15,9 @@ import httpx
 import pytest
 import yaml
 
-from ingestor.api.server import bind
 from ingestor.cli import main
 from ingestor.logging import configure_logging
+from ingestor.serving import bind
 from ingestor.simulator.server import SimulatorServer
 from ingestor.store import migrate
 from ingestor.store.db import Database
