@@ -230,3 +230,38 @@ def test_error_handler_maps_every_kind() -> None:
         crash = client.get("/boom")
         assert crash.status_code == 500 and TRIGGER_TOKEN not in crash.text
         assert crash.json() == {"error": "internal error (see the service log)"}
+
+
+def test_status_reports_what_the_mapping_flagged(
+    fresh_sim: SimulatorServer, database_url: str, start_service: ServiceFactory
+) -> None:
+    """Two clusters whose names sanitize alike: both are served, and /status names the collision."""
+    sim = fresh_sim
+    admin = {"ApiKey": SIM_KEY}
+    uids = httpx.get(sim.url + "/__sim/data/clusters", headers=admin).json()["uids"]
+    records = [httpx.get(f"{sim.url}/__sim/data/clusters/{u}", headers=admin).json() for u in uids]
+    by_project: dict[str, list[dict[str, object]]] = {}
+    for record in records:
+        meta = record.get("metadata", {})
+        project = meta.get("annotations", {}).get("projectUid")
+        cloud = record.get("spec", {}).get("cloudType")
+        if project and cloud != "nested" and record.get("status", {}).get("state") == "Running":
+            by_project.setdefault(project, []).append(record)
+    first, second = next(group for group in by_project.values() if len(group) >= 2)[:2]
+    twin_name = str(first["metadata"]["name"]).replace("-", "_") + "_"  # type: ignore[index]
+    patched = httpx.patch(
+        f"{sim.url}/__sim/data/clusters/{second['metadata']['uid']}",  # type: ignore[index]
+        json={"metadata": {"name": twin_name}},
+        headers=admin,
+    )
+    assert patched.status_code in (200, 204), patched.text
+    server = start_service(make_settings(database_url, [environment("main", sim.url)]))
+    wait_ready(server)
+    (main,) = httpx.get(server.url + "/status").json()["instances"]
+    flagged = [p for p in main["problems"] if p.get("key") == second["metadata"]["uid"]]  # type: ignore[index]
+    assert flagged, main["problems"]
+    assert flagged[0]["level"] == "info"
+    served = httpx.get(server.url + "/catalog/entities.json", params={"instance": "main"}).json()["items"]
+    names = {e["metadata"].get("title"): e["metadata"]["name"] for e in served}
+    assert twin_name in names and first["metadata"]["name"] in names  # type: ignore[index]
+    assert names[twin_name] == flagged[0]["name"] != names[first["metadata"]["name"]]  # type: ignore[index]
