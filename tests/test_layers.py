@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent / "ingestor"
 ALLOWED: dict[str, tuple[str, ...]] = {
     "ingestor.errors": (),
     "ingestor.serving": (),
+    "ingestor.auth": ("ingestor.errors", "ingestor.config"),
     "ingestor.logging": (),
     "ingestor.config": ("ingestor.errors", "ingestor.palette.options"),
     "ingestor.palette": ("ingestor.palette",),
@@ -39,6 +40,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "ingestor.errors",
         "ingestor.logging",
         "ingestor.serving",
+        "ingestor.auth",
     ),
     "ingestor.simulator": (
         "ingestor.simulator",
@@ -52,6 +54,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 CONFINED: dict[str, tuple[str, ...]] = {
     "httpx": ("ingestor.palette",),
     "fastapi": ("ingestor.api",),
+    "jwt": ("ingestor.auth",),
     "sqlalchemy": ("ingestor.store",),
     "alembic": ("ingestor.store",),
 }
