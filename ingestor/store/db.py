@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -156,11 +158,28 @@ def _make_engine(url: URL, *, pool_size: int, echo: bool, busy_timeout: float) -
         engine = create_engine(url, echo=echo, connect_args=args, poolclass=StaticPool)
     else:
         engine = create_engine(url, echo=echo, connect_args=args, pool_size=pool_size, max_overflow=pool_size)
-    _sqlite_transactions(engine, wal=not _is_memory(url))
+    _sqlite_transactions(engine, wal=not _is_memory(url), busy_timeout=busy_timeout)
     return engine
 
 
-def _sqlite_transactions(engine: Engine, *, wal: bool) -> None:
+def _enable_wal(cursor: Any, busy_timeout: float) -> None:
+    """Switch the file to WAL (persistent). SQLite answers "locked" at once, without waiting, when
+    several fresh connections race to switch it, so retry with back-off up to the busy timeout."""
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.005
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+
+def _sqlite_transactions(engine: Engine, *, wal: bool, busy_timeout: float) -> None:
     """Let SQLAlchemy, not the sqlite3 module, emit BEGIN, so transactions (and DDL) behave as written."""
 
     @event.listens_for(engine, "connect")
@@ -168,7 +187,7 @@ def _sqlite_transactions(engine: Engine, *, wal: bool) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         if wal:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(cursor, busy_timeout)
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
