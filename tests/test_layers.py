@@ -32,7 +32,10 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     ),
     "ingestor.store": ("ingestor.catalog", "ingestor.crawl.snapshot", "ingestor.errors"),
     "ingestor.scheduler": ("ingestor.config", "ingestor.store", "ingestor.crawl.service", "ingestor.errors"),
+    "ingestor.access": ("ingestor.palette", "ingestor.auth", "ingestor.config", "ingestor.errors"),
     "ingestor.api": (
+        "ingestor.access",
+        "ingestor.palette",
         "ingestor.config",
         "ingestor.scheduler",
         "ingestor.store",

@@ -14,11 +14,22 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from ingestor import __version__
+from ingestor.access.clients import PaletteClients
+from ingestor.access.credentials import SessionLookup
 from ingestor.api import catalog, health, status
-from ingestor.api.auth import Authenticator
+from ingestor.api.auth import CallerIdentifier
 from ingestor.api.cache import CatalogCache
 from ingestor.api.errors import install_error_handlers
+from ingestor.api.plugin import plugin_router
+from ingestor.api.plugin.context import PluginServices
+from ingestor.api.plugin.middleware import ReauthHeaderMiddleware
+from ingestor.api.session_repo import SqlSessionRepository
+from ingestor.auth import verifier_from_settings
+from ingestor.auth.gate import PermissionGate, gate_from_settings
+from ingestor.auth.identity import IdentityVerifier
+from ingestor.auth.sessions import vault_from_settings
 from ingestor.config import Settings
+from ingestor.palette.client import Transport
 from ingestor.scheduler import CrawlScheduler
 from ingestor.store.db import Database
 from ingestor.store.writer import CommitResult
@@ -26,9 +37,26 @@ from ingestor.store.writer import CommitResult
 log = structlog.get_logger(__name__)
 
 
-def create_app(settings: Settings, db: Database, scheduler: CrawlScheduler) -> FastAPI:
-    """The HTTP service over one store and one scheduler (started and stopped with the app)."""
+PLUGIN_HEADERS = ["X-SpectroCloud-Token", "X-SpectroCloud-User-Email", "Content-Type"]
+
+
+def create_app(
+    settings: Settings,
+    db: Database,
+    scheduler: CrawlScheduler,
+    *,
+    verifier: IdentityVerifier | None = None,
+    gate: PermissionGate | None = None,
+    sessions: SessionLookup | None = None,
+    palette_transport: Transport | None = None,
+) -> FastAPI:
+    """The HTTP service over one store and one scheduler (started and stopped with the app).
+
+    ``verifier``, ``gate``, ``sessions`` and ``palette_transport`` replace the ones built from
+    ``settings`` (tests inject a local JWKS, a Backstage stand-in, or a recording transport).
+    """
     cache = CatalogCache(db, scheduler.instances)
+    clients = PaletteClients(settings, transport=palette_transport)
 
     def crawled(instance: str, result: CommitResult) -> None:
         cache.invalidate()
@@ -42,6 +70,7 @@ def create_app(settings: Settings, db: Database, scheduler: CrawlScheduler) -> F
             yield
         finally:
             await scheduler.stop()
+            await clients.aclose()
             log.info("api.stopped")
 
     app = FastAPI(
@@ -54,17 +83,30 @@ def create_app(settings: Settings, db: Database, scheduler: CrawlScheduler) -> F
     app.state.db = db
     app.state.scheduler = scheduler
     app.state.catalog = cache
-    app.state.authenticator = Authenticator(settings.auth)
+    app.state.identifier = CallerIdentifier(
+        verifier or verifier_from_settings(settings.auth),
+        allow_unauthenticated=settings.auth.allow_unauthenticated,
+    )
+    app.state.plugin = PluginServices(
+        settings=settings,
+        gate=gate or gate_from_settings(settings),
+        clients=clients,
+        sessions=sessions
+        if sessions is not None
+        else vault_from_settings(settings.auth, SqlSessionRepository(db)),
+    )
     install_error_handlers(app)
+    app.add_middleware(ReauthHeaderMiddleware)
     origins = list(settings.server.cors.allowed_origins)
     if origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "HEAD", "POST"],
-            allow_headers=["Authorization", "If-None-Match"],
-            expose_headers=["ETag", "Retry-After"],
+            allow_headers=["Authorization", "If-None-Match", *PLUGIN_HEADERS],
+            expose_headers=["ETag", "Retry-After", "X-SpectroCloud-ReAuth-Required", "Content-Disposition"],
         )
     for module in (catalog, status, health):
         app.include_router(module.router)
+    app.include_router(plugin_router())
     return app

@@ -28,6 +28,7 @@ class ApiError(IngestorError):
     def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.headers = headers or {}
+        self.extra: dict[str, object] = {}
 
 
 class BadRequestError(ApiError):
@@ -79,9 +80,10 @@ async def _ingestor_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, IngestorError)
     status = _status_of(exc)
     headers = exc.headers if isinstance(exc, ApiError) else None
+    extra = exc.extra if isinstance(exc, ApiError) else {}
     if status >= 500 and not isinstance(exc, ApiError):
         log.error("api.error", path=request.url.path, error_class=type(exc).__name__, error=str(exc))
-    return error_response(status, str(exc), headers)
+    return error_response(status, str(exc), headers, **extra)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import structlog
 import uvicorn
@@ -43,14 +44,18 @@ def build_service(
     crawl: CrawlFn | None = None,
     upgrade: bool = True,
     renew_every: float | None = None,
+    **app_options: Any,
 ) -> Service:
-    """Open the store (and bring its schema up to date), make the scheduler and the app."""
+    """Open the store (and bring its schema up to date), make the scheduler and the app.
+
+    ``app_options`` go to ``create_app`` (tests inject a verifier, a permission gate, a transport).
+    """
     db = Database(settings.database.url.get_secret_value(), pool_size=settings.database.pool.size)
     try:
         if upgrade:
             migrate.upgrade(db)
         scheduler = CrawlScheduler(settings, db, replica_id=replica_id, crawl=crawl, renew_every=renew_every)
-        app = create_app(settings, db, scheduler)
+        app = create_app(settings, db, scheduler, **app_options)
     except BaseException:
         db.close()
         raise

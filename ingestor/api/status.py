@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from ingestor import __version__
-from ingestor.api.auth import Principal, require_caller
+from ingestor.api.auth import Caller, require_caller
 from ingestor.api.errors import ConflictError, NotFoundError, NotReadyError
 from ingestor.logging import redact_text
 from ingestor.scheduler import CrawlScheduler, TriggerResult, UnknownInstanceError, lease_name
@@ -237,7 +237,7 @@ def _trigger_json(result: TriggerResult) -> dict[str, Any]:
 @router.post("/status/crawl", status_code=202)
 async def trigger_crawl(
     request: Request,
-    caller: Annotated[Principal, Depends(require_caller)],
+    caller: Annotated[Caller, Depends(require_caller)],
     instance: Annotated[str | None, Query()] = None,
 ) -> JSONResponse:
     """Start a crawl now (authenticated: ``Authorization: Bearer <token>`` from ``auth.externalAccess``).

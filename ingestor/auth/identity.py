@@ -30,13 +30,30 @@ _ENTITY_REF = re.compile(r"^[^:/\s]+:[^:/\s]+/[^:/\s]+$")
 
 @dataclass(frozen=True)
 class Principal:
-    """A verified caller: a Backstage user (``entity_ref`` from ``sub``) or a static-token service."""
+    """A verified caller: a Backstage user (``entity_ref`` from ``sub``), a static-token service, or
+    ``anonymous`` (only with ``auth.allowUnauthenticated``).
 
-    kind: Literal["user", "service"]
+    ``ownership_refs`` come from the token's ``ent`` claim; ``has_ownership_claim`` tells whether the
+    token carried one (Backstage omits it by default; then groups come from its userinfo endpoint).
+    """
+
+    kind: Literal["user", "service", "anonymous"]
     subject: str
     entity_ref: str | None = None
     ownership_refs: tuple[str, ...] = ()
     email: str | None = None
+    has_ownership_claim: bool = False
+    expires_at: int | None = None
+
+    @property
+    def display(self) -> str:
+        """How logs and audit lines name the caller (an entity ref or ``service:<subject>``; no e-mail)."""
+        if self.kind == "user":
+            return self.entity_ref or self.subject
+        return f"service:{self.subject}" if self.kind == "service" else "anonymous"
+
+
+ANONYMOUS = Principal(kind="anonymous", subject="anonymous")
 
 
 @dataclass(frozen=True)
@@ -159,12 +176,15 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
     ent = claims.get("ent")
     refs = tuple(ref for ref in ent if isinstance(ref, str)) if isinstance(ent, list) else ()
     email = claims.get("email")
+    exp = claims.get("exp")
     return Principal(
         kind="user",
         subject=subject,
         entity_ref=subject.lower(),
         ownership_refs=refs,
         email=email if isinstance(email, str) else None,
+        has_ownership_claim=isinstance(ent, list),
+        expires_at=int(exp) if isinstance(exp, int | float) else None,
     )
 
 

@@ -23,9 +23,31 @@ def cross_checks(raw: dict[str, Any]) -> list[Problem]:
     spectro = spectro if isinstance(spectro, dict) else {}
     problems += _environments(spectro)
     auth = raw.get("auth")
-    if isinstance(auth, dict):
-        problems += _static_tokens(auth)
+    auth = auth if isinstance(auth, dict) else {}
+    problems += _static_tokens(auth)
+    if _truthy(spectro.get("enablePermissions"), False):
+        problems += _permission_source(auth)
     return problems
+
+
+def _permission_source(auth: dict[str, Any]) -> list[Problem]:
+    """With permissions on, decisions need a policy file (mode ``file``) or Backstage (mode ``backstage``)."""
+    rbac = auth.get("rbac")
+    rbac = rbac if isinstance(rbac, dict) else {}
+    backstage = auth.get("backstage")
+    backstage = backstage if isinstance(backstage, dict) else {}
+    mode = rbac.get("mode") or "file"
+    if mode == "file" and not rbac.get("policyFile"):
+        return [
+            (
+                ("auth", "rbac", "policyFile"),
+                "is required when spectrocloud.enablePermissions is true "
+                "(or set auth.rbac.mode: backstage to ask Backstage's permission backend)",
+            )
+        ]
+    if mode == "backstage" and not backstage.get("baseUrl"):
+        return [(("auth", "backstage", "baseUrl"), "is required when auth.rbac.mode is backstage")]
+    return []
 
 
 def _truthy(value: Any, default: bool) -> bool:

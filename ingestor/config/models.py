@@ -16,6 +16,7 @@ from pydantic.alias_generators import to_camel
 from ingestor.config.values import (
     AnnotationPrefix,
     DatabaseUrl,
+    EncryptionKey,
     EntityName,
     HttpUrl,
     IgnoredBlock,
@@ -187,11 +188,41 @@ class StaticAccessOptions(Section):
     subject: str = Field(min_length=1)
 
 
+class PermissionAttributes(Section):
+    """``permissionAttribute`` of an access restriction: the actions allowed (one or several)."""
+
+    action: tuple[Literal["create", "read", "update", "delete", "use"], ...] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_or_many(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("action"), str):
+            return {**data, "action": [data["action"]]}
+        return data
+
+
+class AccessRestriction(Section):
+    """What a static token may do, as Backstage spells it: a plugin, optionally permissions and actions."""
+
+    plugin: str = Field(min_length=1)
+    permission: tuple[str, ...] | None = None
+    permission_attribute: PermissionAttributes | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_or_many(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("permission"), str):
+            return {**data, "permission": [data["permission"]]}
+        return data
+
+
 class ExternalAccessEntry(Section):
-    """One ``auth.externalAccess[]`` entry, shaped like Backstage's."""
+    """One ``auth.externalAccess[]`` entry, shaped like Backstage's (plus ``trustUserEmailHeader``)."""
 
     type: Literal["static"]
     options: StaticAccessOptions
+    access_restrictions: tuple[AccessRestriction, ...] | None = None
+    trust_user_email_header: bool = False
 
 
 class BackstageAuthSettings(Section):
@@ -204,9 +235,18 @@ class BackstageAuthSettings(Section):
 
 
 class RbacSettings(Section):
-    """Local permission evaluation."""
+    """Where permission decisions come from when ``spectrocloud.enablePermissions`` is true."""
 
+    mode: Literal["file", "backstage"] = "file"
     policy_file: OptionalPath = None
+
+
+class SessionSettings(Section):
+    """Per-user Palette session tokens kept in the store, encrypted (compat S10)."""
+
+    encryption_key: EncryptionKey = None
+    max_entries: int = Field(10000, ge=1, le=10_000_000)
+    max_lifetime_seconds: int = Field(43200, ge=60, le=30 * 24 * 3600)
 
 
 class AuthSettings(Section):
@@ -216,6 +256,7 @@ class AuthSettings(Section):
     external_access: tuple[ExternalAccessEntry, ...] = ()
     backstage: BackstageAuthSettings = Field(default_factory=BackstageAuthSettings)
     rbac: RbacSettings = Field(default_factory=RbacSettings)
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
 
 
 class LoggingSettings(Section):
@@ -336,6 +377,8 @@ class Settings(Section):
         """Every secret this configuration holds, for the log redactor (``register_secrets``)."""
         values = [env.api_token.get_secret_value() for env in self.spectrocloud.environments]
         values += [entry.options.token.get_secret_value() for entry in self.auth.external_access]
+        if self.auth.sessions.encryption_key is not None:
+            values.append(self.auth.sessions.encryption_key.get_secret_value())
         password = self.database.password
         if password:
             values += password_variants(password)

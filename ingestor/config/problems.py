@@ -20,7 +20,7 @@ from ingestor.errors import ConfigError
 Problem = tuple[Loc, str]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-_SECRET_KEY_SUFFIXES = ("token", "secret", "password", "passwd", "apikey")
+_SECRET_KEY_SUFFIXES = ("token", "secret", "password", "passwd", "apikey", "encryptionkey")
 _MIN_SCRUB_LENGTH = 4
 _WORDS = (("a valid tuple", "a list"), ("a valid dictionary", "a mapping"), ("a valid list", "a list"))
 

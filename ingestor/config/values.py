@@ -119,6 +119,13 @@ def _secret_check(min_length: int) -> Callable[[SecretStr], SecretStr]:
     return check
 
 
+def _optional(check: Callable[[SecretStr], SecretStr]) -> Callable[[SecretStr | None], SecretStr | None]:
+    def optional(value: SecretStr | None) -> SecretStr | None:
+        return None if value is None else check(value)
+
+    return optional
+
+
 def database_url(value: SecretStr) -> SecretStr:
     """A SQLAlchemy-style URL for SQLite or PostgreSQL (driver suffixes such as ``+asyncpg`` allowed)."""
     raw = value.get_secret_value().strip()
@@ -154,6 +161,10 @@ def _mask(_: SecretStr) -> str:
     return MASK
 
 
+def _mask_if_set(value: SecretStr | None) -> str | None:
+    return None if value is None else MASK
+
+
 _MASK_IN_JSON = PlainSerializer(_mask, return_type=str, when_used="json")
 
 HttpUrl = Annotated[str, AfterValidator(http_url)]
@@ -167,6 +178,13 @@ AnnotationPrefix = Annotated[str, AfterValidator(dns_subdomain)]
 PathPrefix = Annotated[str, AfterValidator(path_prefix)]
 Secret = Annotated[SecretStr, AfterValidator(_secret_check(1)), _MASK_IN_JSON]
 StaticToken = Annotated[SecretStr, AfterValidator(_secret_check(8)), _MASK_IN_JSON]
+# Key material for AES-GCM (stretched by HKDF): long enough to carry 128+ bits; unset when blank.
+EncryptionKey = Annotated[
+    SecretStr | None,
+    BeforeValidator(blank_to_none),
+    AfterValidator(_optional(_secret_check(32))),
+    PlainSerializer(_mask_if_set, return_type=str | None, when_used="json"),
+]
 DatabaseUrl = Annotated[SecretStr, AfterValidator(database_url), _MASK_IN_JSON]
 IgnoredBlock = Annotated[None, BeforeValidator(ignored_block)]
 LogLevel = Annotated[Literal["debug", "info", "warning", "error", "critical"], BeforeValidator(log_level)]

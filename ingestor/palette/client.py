@@ -34,6 +34,8 @@ from ingestor.palette.transport import Requester
 from ingestor.palette.urls import UrlBuilder
 
 EventHooks = Mapping[str, Sequence[Callable[..., Awaitable[Any]]]]
+Transport = httpx.AsyncBaseTransport
+"""The transport seam, named here so callers outside ``palette`` need not import httpx."""
 
 
 def _http_client(

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -249,3 +250,22 @@ leases = Table(
     Column("renewed_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
 )
+
+palette_sessions = Table(
+    "palette_sessions",
+    metadata,
+    # The caller's Backstage user entity ref, lower-cased; one Palette session per user and instance.
+    Column("user_ref", String(255), nullable=False),
+    Column("instance", String(255), nullable=False),
+    # Hex SHA-256 of the lower-cased e-mail (never the e-mail itself), for look-ups by verified e-mail.
+    Column("email_hash", String(64), nullable=True),
+    # The Palette session token sealed by ``auth.sessions.SessionCipher`` (AES-GCM, bound to the key).
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("user_ref", "instance"),
+    Index("ix_palette_sessions_instance_email_hash", "instance", "email_hash"),
+    Index("ix_palette_sessions_expires_at", "expires_at"),
+)
+"""Per-user Palette session tokens, encrypted at rest and shared by every replica (compat S10)."""

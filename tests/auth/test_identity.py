@@ -52,12 +52,16 @@ async def test_valid_user_token_for_each_asymmetric_algorithm(alg: str) -> None:
         entity_ref="user:default/jane",
         ownership_refs=("user:default/jane", "group:default/team-a"),
         email="jane@example.com",
+        has_ownership_claim=True,
+        expires_at=principal.expires_at,
     )
+    assert principal.expires_at is not None and principal.expires_at > 0
 
 
 async def test_token_without_ent_or_email_has_no_ownership(es256: SigningKey) -> None:
     principal = await verifier(es256).verify("bearer " + es256.mint({"sub": "user:default/Bob"}))
     assert principal.entity_ref == "user:default/bob"
+    assert principal.has_ownership_claim is False
     assert principal.ownership_refs == () and principal.email is None
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ingestor.config import load_settings
+from ingestor.errors import ConfigError
 
 from .helpers import TOKEN
 
@@ -58,11 +59,19 @@ spectrocloud:
       tenant: acme-staging
       apiToken: ${STAGING_TOKEN}
 """
+# Ours, beside the pasted block: with enablePermissions on, decisions need a source.
+AUTH = """
+auth:
+  rbac:
+    mode: backstage
+  backstage:
+    baseUrl: https://backstage.example.com
+"""
 
 
 def test_pasted_terasky_block_loads(write_yaml: Callable[[str], Path]) -> None:
     env = {"SPECTROCLOUD_API_TOKEN": TOKEN, "STAGING_TOKEN": "staging-token-123"}
-    s = load_settings(write_yaml(PASTED), env)
+    s = load_settings(write_yaml(PASTED + AUTH), env)
     sc = s.spectrocloud
     assert (sc.enabled, sc.annotation_prefix, sc.enable_permissions) == (True, "acme.backstage.io", True)
     prod, staging = sc.environments
@@ -86,7 +95,7 @@ def test_pasted_terasky_block_loads(write_yaml: Callable[[str], Path]) -> None:
 
 
 def test_cluster_provider_block_is_ignored(write_yaml: Callable[[str], Path]) -> None:
-    s = load_settings(write_yaml(PASTED), {"SPECTROCLOUD_API_TOKEN": TOKEN, "STAGING_TOKEN": "x" * 12})
+    s = load_settings(write_yaml(PASTED + AUTH), {"SPECTROCLOUD_API_TOKEN": TOKEN, "STAGING_TOKEN": "x" * 12})
     prod = s.spectrocloud.environments[0]
     assert prod.cluster_provider is None
     assert "clusterProvider" not in s.redacted()["spectrocloud"]["environments"][0]
@@ -99,4 +108,27 @@ def test_url_from_environment_wins_over_the_default(write_yaml: Callable[[str], 
         "STAGING_TOKEN": "x" * 12,
         "SPECTROCLOUD_URL": "https://eu.example.com",
     }
-    assert load_settings(write_yaml(PASTED), env).spectrocloud.environments[0].url == "https://eu.example.com"
+    assert (
+        load_settings(write_yaml(PASTED + AUTH), env).spectrocloud.environments[0].url
+        == "https://eu.example.com"
+    )
+
+
+def test_permissions_without_a_decision_source_stop_start_up(write_yaml: Callable[[str], Path]) -> None:
+    """enablePermissions: true with no policy file and no Backstage would have nothing to ask: refused."""
+    env = {"SPECTROCLOUD_API_TOKEN": TOKEN, "STAGING_TOKEN": "staging-token-123"}
+    try:
+        load_settings(write_yaml(PASTED), env)
+    except ConfigError as exc:
+        assert "auth.rbac.policyFile" in str(exc) and TOKEN not in str(exc)
+    else:
+        raise AssertionError("enablePermissions without a policy source was accepted")
+    with_file = PASTED + "auth:\n  rbac:\n    policyFile: /etc/rbac.csv\n"
+    assert load_settings(write_yaml(with_file), env).auth.rbac.policy_file is not None
+    backstage_mode = PASTED + "auth:\n  rbac:\n    mode: backstage\n"
+    try:
+        load_settings(write_yaml(backstage_mode), env)
+    except ConfigError as exc:
+        assert "auth.backstage.baseUrl" in str(exc)
+    else:
+        raise AssertionError("rbac mode backstage without auth.backstage.baseUrl was accepted")

@@ -1,0 +1,20 @@
+"""What a token handed to us as a Palette session looks like, without verifying it (Palette does that).
+
+Palette session tokens are HS256 JWTs (the simulator uses opaque strings). An RS256 OIDC ID token is
+never forwarded to Palette (A15): it would only earn a 401 and it is not ours to pass around.
+"""
+
+from __future__ import annotations
+
+import jwt
+
+
+def forwardable_to_palette(token: str) -> bool:
+    """False for a JWT signed with anything but HS256 (an ID token, a Backstage token); True otherwise."""
+    if token.count(".") != 2:
+        return True
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return True  # not a JWT after all: an opaque session token
+    return header.get("alg") == "HS256"
