@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ingestor.api.plugin import clusters, meta
+from ingestor.api.plugin import accounts, clusters, create, groups, meta, profiles, projects, virtual
 
 PREFIX = "/api/spectrocloud"
 
 
 def plugin_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX)
-    for module in (meta, clusters):
+    for module in (meta, projects, clusters, virtual, groups, profiles, accounts, create):
         router.include_router(module.router)
     return router

@@ -1,0 +1,7 @@
+"""Plugin routes: cluster groups (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["cluster groups"])

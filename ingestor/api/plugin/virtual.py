@@ -1,0 +1,7 @@
+"""Plugin routes: virtual clusters (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["virtual clusters"])
