@@ -181,7 +181,8 @@ def render_ready(url: str, run: RunRow, token: str, next_run: str | None) -> str
         f"  one instance:        {url}/catalog/entities.yaml?instance={INSTANCE}",
         f"  catalog (JSON):      {url}/catalog/entities.json",
         f"  Backstage location:  {url}/catalog/location.yaml",
-        f"  status:              {url}/status",
+        f'  status:              curl -H "Authorization: Bearer {token}" {url}/status',
+        f"  plugin API:          {url}/api/spectrocloud/health (the rest needs the token too)",
         f"  probes:              {url}/health  {url}/ready",
         "",
         f"First crawl: {run.status}, {entities} entities in {run.duration_seconds:.1f} s"

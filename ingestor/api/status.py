@@ -192,9 +192,14 @@ def _names(scheduler: CrawlScheduler, instance: str | None) -> list[str]:
 
 
 @router.get("/status")
-async def status(request: Request, instance: Annotated[str | None, Query()] = None) -> Response:
-    """Per instance: last run (start, end, outcome, duration, counts per kind, API calls, retries, 429s,
-    sanitized errors), recent runs, per-project outcomes, held-back removals, next run, the lease holder."""
+async def status(
+    request: Request,
+    caller: Annotated[Caller, Depends(require_caller)],
+    instance: Annotated[str | None, Query()] = None,
+) -> Response:
+    """Authenticated. Per instance: last run (start, end, outcome, duration, counts per kind, API calls,
+    retries, 429s, sanitized errors), recent runs, per-project outcomes, held-back removals, next run,
+    the lease holder."""
     scheduler = _scheduler(request)
     db: Database = request.app.state.db
     names = _names(scheduler, instance)

@@ -178,6 +178,11 @@ def wait_ready(server: BackgroundServer, instance: str | None = None, timeout: f
 
 
 def last_run_id(server: BackgroundServer, instance: str) -> int | None:
-    status = httpx.get(server.url + "/status", params={"instance": instance}, timeout=10).json()
+    status = httpx.get(
+        server.url + "/status",
+        params={"instance": instance},
+        headers={"Authorization": f"Bearer {TRIGGER_TOKEN}"},
+        timeout=10,
+    ).json()
     run = status["instances"][0]["lastRun"]
     return None if run is None else int(run["id"])

@@ -185,7 +185,9 @@ def test_a_failing_instance_blocks_only_its_own_url(
 
 
 def _last_status(url: str, instance: str) -> str | None:
-    run = httpx.get(url + "/status", params={"instance": instance}).json()["instances"][0]["lastRun"]
+    run = httpx.get(
+        url + "/status", params={"instance": instance}, headers={"Authorization": f"Bearer {TRIGGER_TOKEN}"}
+    ).json()["instances"][0]["lastRun"]
     return None if run is None else str(run["status"])
 
 

@@ -41,7 +41,7 @@ def log_stream() -> Iterator[io.StringIO]:
 
 
 def _instance(url: str, name: str) -> dict[str, object]:
-    response = httpx.get(url + "/status", params={"instance": name})
+    response = httpx.get(url + "/status", params={"instance": name}, headers=AUTH)
     assert response.status_code == 200
     data: dict[str, object] = response.json()["instances"][0]
     return data
@@ -50,7 +50,7 @@ def _instance(url: str, name: str) -> dict[str, object]:
 def test_status_after_a_crawl(sim: SimulatorServer, database_url: str, start_service: ServiceFactory) -> None:
     server = start_service(make_settings(database_url, [environment("main", sim.url)]))
     wait_ready(server)
-    status = httpx.get(server.url + "/status").json()
+    status = httpx.get(server.url + "/status", headers=AUTH).json()
     assert status["service"]["replica"] == server.service.scheduler.replica_id
     (main,) = status["instances"]
     assert main["name"] == "main" and main["snapshot"]["present"] is True
@@ -92,7 +92,7 @@ def test_status_of_a_failing_instance_is_sanitized(
         "lastSuccessAt": None,
         "lastSuccessRunId": None,
     }
-    text = httpx.get(server.url + "/status").text
+    text = httpx.get(server.url + "/status", headers=AUTH).text
     for secret in (OTHER_SIM_KEY, SIM_KEY, TRIGGER_TOKEN):
         assert secret not in text
     httpx.post(server.url + "/status/crawl", headers={"Authorization": "Bearer wrong-token-value-123"})
@@ -133,6 +133,9 @@ def test_crawl_trigger_needs_a_token(
         )
     assert crawl.calls == []
     assert httpx.post(url, params={"instance": "nope"}, headers=AUTH).status_code == 404
+    reading = httpx.get(server.url + "/status")
+    assert reading.status_code == 401 and set(reading.json()) == {"error"}
+    assert httpx.get(server.url + "/status", headers=AUTH).status_code == 200
 
     crawl.gate.clear()
     started = httpx.post(url, params={"instance": "main"}, headers=AUTH)
@@ -195,7 +198,7 @@ def test_framework_errors_share_the_json_shape(
     assert missing.status_code == 404 and missing.json() == {"error": "Not Found"}
     wrong_method = httpx.delete(server.url + "/catalog/entities.yaml")
     assert wrong_method.status_code == 405 and set(wrong_method.json()) == {"error"}
-    unknown = httpx.get(server.url + "/status", params={"instance": "nope"})
+    unknown = httpx.get(server.url + "/status", params={"instance": "nope"}, headers=AUTH)
     assert unknown.status_code == 404 and unknown.json() == {"error": "unknown instance 'nope'"}
 
 
@@ -257,7 +260,7 @@ def test_status_reports_what_the_mapping_flagged(
     assert patched.status_code in (200, 204), patched.text
     server = start_service(make_settings(database_url, [environment("main", sim.url)]))
     wait_ready(server)
-    (main,) = httpx.get(server.url + "/status").json()["instances"]
+    (main,) = httpx.get(server.url + "/status", headers=AUTH).json()["instances"]
     flagged = [p for p in main["problems"] if p.get("key") == second["metadata"]["uid"]]  # type: ignore[index]
     assert flagged, main["problems"]
     assert flagged[0]["level"] == "info"

@@ -41,7 +41,8 @@ class Service:
     log: Path
 
     def get(self, path: str, **params: str) -> httpx.Response:
-        return httpx.get(self.url + path, params=params, timeout=30)
+        headers = {"Authorization": f"Bearer {TRIGGER_TOKEN}"}
+        return httpx.get(self.url + path, params=params, headers=headers, timeout=30)
 
     def crawl(self) -> None:
         """Trigger a crawl and wait until its run is recorded."""
