@@ -59,3 +59,38 @@ def all_projects_body() -> dict[str, Any]:
 def profile_search_body(*, project_scope_only: bool = False) -> dict[str, Any]:
     """Every profile; with a ``ProjectUid``, ``project_scope_only`` drops the inherited tenant ones."""
     return {"filter": {"scope": "project"}} if project_scope_only else {"filter": {}}
+
+
+# v1ProfileType (palette-api.md 4.1).
+PROFILE_TYPES: tuple[str, ...] = ("cluster", "infra", "add-on", "system")
+# Values of a profile's ``cloudType`` (the search's ``filter.environment``): the cloud types, ``all``
+# for add-ons that fit any cloud (palette-api.md 4.2) and ``nested`` for virtual clusters.
+PROFILE_CLOUD_TYPES: tuple[str, ...] = (
+    "all",
+    "aws",
+    "eks",
+    "azure",
+    "aks",
+    "gcp",
+    "gke",
+    "vsphere",
+    "maas",
+    "openstack",
+    "apache-cloudstack",
+    "edge-native",
+    "tke",
+    "nested",
+)
+
+
+def profile_name_body(name: str) -> dict[str, Any]:
+    """Profiles named ``name``, compared case-insensitively (``profileName.eq`` + ``ignoreCase``)."""
+    return {"filter": {"profileName": {"eq": name, "ignoreCase": True}}}
+
+
+def project_profiles_body(profile_types: list[str], cloud_type: str | None = None) -> dict[str, Any]:
+    """Cluster-deployable profiles of ``profile_types`` (and ``cloud_type``), newest change first."""
+    flt: dict[str, Any] = {"profileType": list(profile_types), "resourceType": "spectrocluster"}
+    if cloud_type is not None:
+        flt["environment"] = [cloud_type]
+    return {"filter": flt, "sort": [{"field": "lastModifiedTimestamp", "order": "desc"}]}

@@ -119,6 +119,7 @@ class CountingTransport(httpx.AsyncBaseTransport):
     def __init__(self) -> None:
         self.inner = httpx.AsyncHTTPTransport()
         self.requests: list[tuple[str, str, str]] = []
+        self.queries: list[tuple[str, str | None]] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         kind = (
@@ -129,6 +130,7 @@ class CountingTransport(httpx.AsyncBaseTransport):
             else "none"
         )
         self.requests.append((request.method, request.url.path, kind))
+        self.queries.append((request.url.path, request.url.query.decode() or None))
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:

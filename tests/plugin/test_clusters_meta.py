@@ -145,7 +145,7 @@ def test_unknown_cluster_is_404_not_found(p: PluginClient) -> None:
 def test_bad_path_parameters_never_reach_palette(p: PluginClient, template: str, bad: str) -> None:
     url = p.base + template.format(bad)
     answer = httpx.get(url, headers={"Authorization": f"Bearer {p.token()}"}, timeout=30)
-    assert answer.status_code in (400, 404) and set(answer.json()) == {"error"}
+    assert answer.status_code == 400 and set(answer.json()) == {"error"}
     assert p.palette.requests == []
 
 
@@ -183,6 +183,18 @@ def test_kubeconfig_is_an_attachment_with_the_users_token(p: PluginClient) -> No
     assert answer.headers["content-disposition"] == f'attachment; filename="{uid}-kubeconfig.yaml"'
     assert "apiVersion" in answer.text and "clusters" in answer.text
     assert [kind for _, path, kind in p.palette.requests if "kubeconfig" in path] == ["session"]
+
+
+def test_frp_is_true_unless_the_literal_false(p: PluginClient) -> None:
+    cluster = a_cluster(p)
+    uid = cluster["metadata"]["uid"]
+    project = cluster["metadata"]["annotations"]["projectUid"]
+    admin = {"X-SpectroCloud-Token": p.session_token("admin")}
+    for value in ("yes", "TRUE", "0", "", "false"):
+        params = {"frp": value, "projectUid": project}
+        assert p.get(f"/clusters/{uid}/kubeconfig", params=params, headers=admin).status_code == 200
+    queries = [q for _, q in p.palette.queries if q is not None]
+    assert queries.count("frp=false") == 1 and queries.count("frp=true") == 4
 
 
 def test_kubeconfig_never_falls_back_to_the_api_key_when_permissions_are_off(p: PluginClient) -> None:

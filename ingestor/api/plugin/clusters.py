@@ -18,6 +18,8 @@ from ingestor.auth.permissions import (
 )
 
 router = APIRouter(tags=["clusters"])
+# ``:path`` parameters: an encoded ``/`` (``..%2F``) still reaches the uid check and gets 400, not a
+# routing 404. Longer routes are registered before the detail route that would swallow them.
 
 TENANT_CLUSTER_PERMISSIONS = frozenset({"cluster.list", "cluster.get"})
 
@@ -69,14 +71,14 @@ def kubeconfig_response(text: str, filename: str) -> Response:
     )
 
 
-@router.get("/clusters/{clusterUid}/kubeconfig")
+@router.get("/clusters/{clusterUid:path}/kubeconfig")
 async def cluster_kubeconfig(
     request: Request,
     caller: CallerDep,
     clusterUid: str,  # noqa: N803 (the contract's parameter name)
     instance: InstanceQuery = None,
     projectUid: ProjectQuery = None,  # noqa: N803
-    frp: bool | None = None,
+    frp: str | None = None,
 ) -> Response:
     """Route 5: the user kubeconfig as YAML, as an attachment ``<clusterUid>-kubeconfig.yaml``."""
     call = await open_call(
@@ -88,21 +90,7 @@ async def cluster_kubeconfig(
     return kubeconfig_response(text, f"{clusterUid}-kubeconfig.yaml")
 
 
-@router.get("/clusters/{clusterUid}")
-async def get_cluster(
-    request: Request,
-    caller: CallerDep,
-    clusterUid: str,  # noqa: N803
-    instance: InstanceQuery = None,
-    projectUid: ProjectQuery = None,  # noqa: N803
-) -> JSONResponse:
-    """Route 6: the live cluster summary (``v1SpectroClusterUidSummary``)."""
-    call = await open_call(request, caller, VIEW_CLUSTER_INFO, params={"clusterUid": clusterUid})
-    summary = await call.run("Cluster", call.client.get_cluster_summary(clusterUid, call.project_uid))
-    return call.json(summary.raw)
-
-
-@router.get("/clusters/{clusterUid}/profiles")
+@router.get("/clusters/{clusterUid:path}/profiles")
 async def cluster_profiles(
     request: Request,
     caller: CallerDep,
@@ -119,7 +107,7 @@ async def cluster_profiles(
     return call.json(profiles.raw)
 
 
-@router.get("/clusters/{clusterUid}/pack/manifests/{manifestUid}")
+@router.get("/clusters/{clusterUid:path}/pack/manifests/{manifestUid:path}")
 async def pack_manifest(
     request: Request,
     caller: CallerDep,
@@ -136,3 +124,17 @@ async def pack_manifest(
         "Manifest", call.client.get_pack_manifest(clusterUid, manifestUid, call.project_uid)
     )
     return call.json(manifest.raw)
+
+
+@router.get("/clusters/{clusterUid:path}")
+async def get_cluster(
+    request: Request,
+    caller: CallerDep,
+    clusterUid: str,  # noqa: N803
+    instance: InstanceQuery = None,
+    projectUid: ProjectQuery = None,  # noqa: N803
+) -> JSONResponse:
+    """Route 6: the live cluster summary (``v1SpectroClusterUidSummary``)."""
+    call = await open_call(request, caller, VIEW_CLUSTER_INFO, params={"clusterUid": clusterUid})
+    summary = await call.run("Cluster", call.client.get_cluster_summary(clusterUid, call.project_uid))
+    return call.json(summary.raw)
