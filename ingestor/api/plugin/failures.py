@@ -17,6 +17,7 @@ from ingestor.palette.errors import (
     PaletteTimeoutError,
     RateLimitedError,
     UnauthorizedError,
+    UnavailableError,
 )
 
 REAUTH_HEADER = "X-SpectroCloud-ReAuth-Required"
@@ -88,4 +89,6 @@ def palette_failure(what: str, exc: PaletteError, *, user_credential: bool) -> P
         )
     if isinstance(exc, PaletteTimeoutError):
         return PluginError(504, f"Palette did not answer in time while fetching {what}")
+    if isinstance(exc, UnavailableError) and exc.status is None:
+        return PluginError(504, f"Palette is unreachable (fetching {what})", headers={"Retry-After": "30"})
     return PluginError(502, f"Palette failed while fetching {what}{detail}", headers={"Retry-After": "30"})
