@@ -6,6 +6,7 @@ Imports ``api``, ``config``, ``scheduler`` and ``store`` of ours.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,7 @@ from ingestor.access.clients import PaletteClients
 from ingestor.access.credentials import SessionLookup
 from ingestor.api import catalog, health, status
 from ingestor.api.auth import CallerIdentifier
+from ingestor.api.bodylimit import BodyLimitMiddleware
 from ingestor.api.cache import CatalogCache
 from ingestor.api.errors import install_error_handlers
 from ingestor.api.plugin import plugin_router
@@ -27,7 +29,7 @@ from ingestor.api.session_repo import SqlSessionRepository
 from ingestor.auth import verifier_from_settings
 from ingestor.auth.gate import PermissionGate, gate_from_settings
 from ingestor.auth.identity import IdentityVerifier
-from ingestor.auth.sessions import vault_from_settings
+from ingestor.auth.sessions import SessionVault, vault_from_settings
 from ingestor.config import Settings
 from ingestor.palette.client import Transport
 from ingestor.scheduler import CrawlScheduler
@@ -35,6 +37,22 @@ from ingestor.store.db import Database
 from ingestor.store.writer import CommitResult
 
 log = structlog.get_logger(__name__)
+
+
+SESSION_PURGE_SECONDS = 900.0
+
+
+async def _purge_sessions(vault: SessionVault) -> None:
+    """Delete expired Palette sessions every quarter hour (reads also expire them lazily)."""
+    while True:
+        await asyncio.sleep(SESSION_PURGE_SECONDS)
+        try:
+            purged = await vault.purge_expired()
+        except Exception as exc:  # the store may be briefly unreachable; try again next time
+            log.warning("sessions.purge_failed", error_class=type(exc).__name__)
+            continue
+        if purged:
+            log.info("sessions.purged", count=purged)
 
 
 PLUGIN_HEADERS = ["X-SpectroCloud-Token", "X-SpectroCloud-User-Email", "Content-Type"]
@@ -57,6 +75,7 @@ def create_app(
     """
     cache = CatalogCache(db, scheduler.instances)
     clients = PaletteClients(settings, transport=palette_transport)
+    vault = vault_from_settings(settings.auth, SqlSessionRepository(db)) if sessions is None else None
 
     def crawled(instance: str, result: CommitResult) -> None:
         cache.invalidate()
@@ -66,9 +85,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await scheduler.start()
+        purger = asyncio.create_task(_purge_sessions(vault)) if vault is not None else None
         try:
             yield
         finally:
+            if purger is not None:
+                purger.cancel()
             await scheduler.stop()
             await clients.aclose()
             log.info("api.stopped")
@@ -97,6 +119,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(ReauthHeaderMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limit_bytes=settings.server.body_limit_bytes)
     origins = list(settings.server.cors.allowed_origins)
     if origins:
         app.add_middleware(

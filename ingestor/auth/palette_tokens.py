@@ -10,7 +10,10 @@ import jwt
 
 
 def forwardable_to_palette(token: str) -> bool:
-    """False for a JWT signed with anything but HS256 (an ID token, a Backstage token); True otherwise."""
+    """False for a JWT signed with anything but HS256 (an ID token, a Backstage token) and for text no
+    session token holds (anything but printable ASCII cannot even be sent as a header); True otherwise."""
+    if not (token.isascii() and token.isprintable()):
+        return False
     if token.count(".") != 2:
         return True
     try:
