@@ -197,7 +197,11 @@ def configure_logging(
     renderer: Processor = (
         structlog.processors.JSONRenderer()
         if rendering == "json"
-        else structlog.dev.ConsoleRenderer(colors=rendering == "console" and _isatty(out))
+        else structlog.dev.ConsoleRenderer(
+            colors=rendering == "console" and _isatty(out),
+            # never rich's tracebacks with local variables, whatever is installed
+            exception_formatter=structlog.dev.plain_traceback,
+        )
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
