@@ -1,4 +1,5 @@
-"""A real Backstage catalog backend (Node) for end-to-end tests, driven over its REST API.
+"""A real Backstage backend (Node) for end-to-end tests, driven over its REST API: the catalog, the auth
+plugin with guest sign-in (real user tokens) and the proxy plugin.
 
 Installs tests/e2e/backstage/node_modules with ``npm ci`` on demand, runs ``index.js`` on a free
 127.0.0.1 port with a generated config overlay, and stops it by PID. Imports nothing from ``ingestor``.
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Literal, TypeVar
 
 import httpx
 import yaml
@@ -42,6 +43,7 @@ NPM_CI = (
 )
 
 T = TypeVar("T")
+ProxyCredentials = Literal["require", "forward", "dangerously-allow-unauthenticated"]
 
 
 class BackstageError(RuntimeError):
@@ -140,16 +142,48 @@ class ProcessingError:
 
 
 @dataclass(frozen=True)
+class ProxyEndpoint:
+    """One ``proxy.endpoints`` entry: ``/api/proxy<route>/...`` is forwarded to ``<target>/...``.
+
+    Backstage forwards only a safe list of headers each way plus ``allowed_headers``; ``credentials``
+    ``forward`` also passes the caller's ``Authorization`` on (backstage.md 4.4).
+    """
+
+    route: str
+    target: str
+    credentials: ProxyCredentials = "require"
+    allowed_headers: tuple[str, ...] = ()
+    allowed_methods: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.route.startswith("/") or self.route.endswith("/"):
+            raise ValueError(f"a proxy route starts with '/' and does not end with one: {self.route!r}")
+
+    def config(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"target": self.target, "credentials": self.credentials}
+        if self.allowed_headers:
+            entry["allowedHeaders"] = list(self.allowed_headers)
+        if self.allowed_methods is not None:
+            entry["allowedMethods"] = list(self.allowed_methods)
+        return entry
+
+
+@dataclass(frozen=True)
 class CatalogSettings:
     allow_hosts: tuple[str, ...] = ("127.0.0.1:1024-65535",)
     processing_interval_s: int = 3
     orphan_strategy: str = "delete"
     startup_timeout_s: float = 60.0
     artifacts_dir: Path = field(default_factory=lambda: DEFAULT_ARTIFACTS)
+    # Guest sign-in: the token's ``sub``; its ownership refs (user + groups, served by /v1/userinfo)
+    # default to just the user. Used because the catalog holds no User entity for the guest.
+    guest_user_ref: str = "user:default/guest"
+    guest_ownership_refs: tuple[str, ...] = ()
+    proxy_endpoints: tuple[ProxyEndpoint, ...] = ()
 
 
 class BackstageCatalog:
-    """A running catalog backend; use as a context manager (``start`` / ``stop``)."""
+    """A running backend (catalog, auth, proxy); use as a context manager (``start`` / ``stop``)."""
 
     def __init__(self, settings: CatalogSettings | None = None) -> None:
         self.settings = settings or CatalogSettings()
@@ -169,6 +203,15 @@ class BackstageCatalog:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def auth_url(self) -> str:
+        """The auth plugin's base URL: the ``iss`` of its user tokens; its JWKS is under ``/.well-known``."""
+        return f"{self.url}/api/auth"
+
+    def proxy_url(self, route: str) -> str:
+        """Where a configured proxy endpoint is served, e.g. ``proxy_url("/spectrocloud")``."""
+        return f"{self.url}/api/proxy{route}"
 
     @property
     def http(self) -> httpx.Client:
@@ -224,6 +267,9 @@ class BackstageCatalog:
     def _overlay(self) -> dict[str, Any]:
         """The dynamic half of the config; ``app-config.yaml`` holds the static half."""
         s = self.settings
+        guest: dict[str, Any] = {"userEntityRef": s.guest_user_ref}
+        if s.guest_ownership_refs:
+            guest["ownershipEntityRefs"] = list(s.guest_ownership_refs)
         return {
             "backend": {
                 "baseUrl": self.url,
@@ -242,6 +288,8 @@ class BackstageCatalog:
                 "processingInterval": {"seconds": s.processing_interval_s},
                 "orphanStrategy": s.orphan_strategy,
             },
+            "auth": {"providers": {"guest": guest}},
+            "proxy": {"endpoints": {e.route: e.config() for e in s.proxy_endpoints}},
         }
 
     def _wait_ready(self) -> bool:
@@ -250,7 +298,9 @@ class BackstageCatalog:
             if self._proc is None or self._proc.poll() is not None:
                 return False
             with contextlib.suppress(httpx.TransportError):
-                if self.http.get("/entities/by-query", params={"limit": 1}).status_code == 200:
+                catalog = self.http.get("/entities/by-query", params={"limit": 1})
+                jwks = httpx.get(f"{self.auth_url}/.well-known/jwks.json", timeout=5)
+                if catalog.status_code == 200 and jwks.status_code == 200:
                     return True
             time.sleep(0.2)
         return False
@@ -280,6 +330,16 @@ class BackstageCatalog:
         if not self.log_path.is_file():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    # -- auth API --------------------------------------------------------------------------
+
+    def guest_token(self) -> str:
+        """Sign in as the guest: a fresh Backstage user token (``backstageIdentity.token``), never logged."""
+        response = self._check(httpx.post(f"{self.auth_url}/guest/refresh", timeout=15))
+        token = response.json().get("backstageIdentity", {}).get("token")
+        if not isinstance(token, str) or token.count(".") != 2:
+            raise BackstageError("the guest sign-in answered without a user token")
+        return token
 
     # -- catalog API -----------------------------------------------------------------------
 

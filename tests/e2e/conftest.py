@@ -1,14 +1,17 @@
-"""End-to-end fixtures: ``backstage``, one real Backstage catalog backend for the whole session.
+"""End-to-end fixtures: ``backstage``, one real Backstage backend for the whole session, and
+``start_backstage`` for a module that needs its own (e.g. proxy endpoints only known at test time).
 
 Skipped only when node/npm are missing (or too old) and CI is not set; with CI set that is a failure.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,6 +47,24 @@ def backstage(
         request.config.stash[_TIMINGS] = catalog.timings
         (catalog.run_dir / "timings.json").write_text(json.dumps(catalog.timings, indent=2))
         yield catalog
+
+
+@pytest.fixture(scope="module")
+def start_backstage(catalog_settings: CatalogSettings) -> Iterator[Callable[..., BackstageCatalog]]:
+    """``start_backstage(**changes)``: a running backend with ``catalog_settings`` fields replaced;
+    every backend started this way is stopped after the module."""
+    started: list[BackstageCatalog] = []
+
+    def start(**changes: Any) -> BackstageCatalog:
+        catalog = BackstageCatalog(dataclasses.replace(catalog_settings, **changes))
+        started.append(catalog)
+        catalog.start()
+        (catalog.run_dir / "timings.json").write_text(json.dumps(catalog.timings, indent=2))
+        return catalog
+
+    yield start
+    for catalog in reversed(started):
+        catalog.stop()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
