@@ -113,9 +113,7 @@ def create_app(
         settings=settings,
         gate=gate or gate_from_settings(settings),
         clients=clients,
-        sessions=sessions
-        if sessions is not None
-        else vault_from_settings(settings.auth, SqlSessionRepository(db)),
+        sessions=sessions if sessions is not None else vault,
     )
     install_error_handlers(app)
     app.add_middleware(ReauthHeaderMiddleware)

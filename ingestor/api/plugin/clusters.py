@@ -7,7 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from ingestor.api.plugin.common import CallerDep, InstanceQuery, ProjectQuery, dedupe_by_uid, gather_bounded
+from ingestor.api.plugin.common import (
+    CallerDep,
+    FrpQuery,
+    InstanceQuery,
+    ProjectQuery,
+    dedupe_by_uid,
+    gather_bounded,
+)
 from ingestor.api.plugin.context import LiveCall, open_call
 from ingestor.api.plugin.failures import not_found
 from ingestor.auth.permissions import (
@@ -56,11 +63,6 @@ async def list_clusters(request: Request, caller: CallerDep, instance: InstanceQ
     return call.json({"clusters": dedupe_by_uid(item for chunk in lists for item in chunk)})
 
 
-def _frp(request: Request) -> bool:
-    """``frp``: anything but the literal ``false`` means true (the seed's rule)."""
-    return request.query_params.get("frp") != "false"
-
-
 def kubeconfig_response(text: str, filename: str) -> Response:
     if not text.strip():
         raise not_found("Kubeconfig")
@@ -78,14 +80,14 @@ async def cluster_kubeconfig(
     clusterUid: str,  # noqa: N803 (the contract's parameter name)
     instance: InstanceQuery = None,
     projectUid: ProjectQuery = None,  # noqa: N803
-    frp: str | None = None,
+    frp: FrpQuery = None,
 ) -> Response:
     """Route 5: the user kubeconfig as YAML, as an attachment ``<clusterUid>-kubeconfig.yaml``."""
     call = await open_call(
         request, caller, DOWNLOAD_KUBECONFIG, params={"clusterUid": clusterUid}, sensitive=True
     )
     text = await call.run(
-        "Kubeconfig", call.client.get_kubeconfig(clusterUid, call.project_uid, frp=_frp(request))
+        "Kubeconfig", call.client.get_kubeconfig(clusterUid, call.project_uid, frp=frp != "false")
     )
     return kubeconfig_response(text, f"{clusterUid}-kubeconfig.yaml")
 

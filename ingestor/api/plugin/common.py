@@ -21,6 +21,10 @@ InstanceQuery = Annotated[
 ProjectQuery = Annotated[
     str | None, Query(alias="projectUid", description="Palette project uid, sent as the ProjectUid header")
 ]
+# A string, not a bool: anything but the literal ``false`` means true, as in the seed (never a 422).
+FrpQuery = Annotated[
+    str | None, Query(description="Reverse-proxy (FRP) kubeconfig; anything but `false` means true")
+]
 FAN_OUT = 8
 
 

@@ -3,23 +3,25 @@ credential; a uid that is not a virtual cluster is "not found" on 8 and 10 (C12)
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from ingestor.api.plugin.clusters import kubeconfig_response, visible_scopes
-from ingestor.api.plugin.common import CallerDep, InstanceQuery, ProjectQuery, dedupe_by_uid, gather_bounded
+from ingestor.api.plugin.common import (
+    CallerDep,
+    FrpQuery,
+    InstanceQuery,
+    ProjectQuery,
+    dedupe_by_uid,
+    gather_bounded,
+)
 from ingestor.api.plugin.context import open_call
 from ingestor.api.plugin.failures import not_found
 from ingestor.auth.permissions import DOWNLOAD_KUBECONFIG, VIEW_CLUSTER_INFO
 
 router = APIRouter(tags=["virtual clusters"])
-
-# A string, not a bool: as on route 5, anything but the literal ``false`` means true (never a 422).
-FrpQuery = Annotated[
-    str | None, Query(description="Reverse-proxy (FRP) kubeconfig; anything but `false` means true")
-]
 
 VIRTUAL = "Virtual cluster"
 TENANT_VIRTUAL_PERMISSIONS = frozenset(
