@@ -99,7 +99,8 @@ async def _serve(request: Request, filters: Filters, fmt: Format) -> Response:
     return conditional(request, await cache.body(filters, fmt))
 
 
-@router.api_route("/catalog/entities.yaml", methods=["GET", "HEAD"], response_class=Response)
+@router.get("/catalog/entities.yaml", response_class=Response)
+@router.head("/catalog/entities.yaml", response_class=Response, include_in_schema=False)
 async def entities_yaml(request: Request, filters: CatalogFilters) -> Response:
     """Every entity as multi-document YAML (``---`` before each entity), for a Backstage ``url`` location.
 
@@ -113,7 +114,8 @@ async def entities_yaml(request: Request, filters: CatalogFilters) -> Response:
     return await _serve(request, filters, "yaml")
 
 
-@router.api_route("/catalog/entities.json", methods=["GET", "HEAD"], response_class=Response)
+@router.get("/catalog/entities.json", response_class=Response)
+@router.head("/catalog/entities.json", response_class=Response, include_in_schema=False)
 async def entities_json(request: Request, filters: CatalogFilters) -> Response:
     """The same entities as ``{"items": [...]}``, with the same filters, ETags and 503 rule."""
     return await _serve(request, filters, "json")
@@ -139,7 +141,8 @@ def location_entity(base_url: str, instances: Iterable[str]) -> dict[str, object
     }
 
 
-@router.api_route("/catalog/location.yaml", methods=["GET", "HEAD"], response_class=Response)
+@router.get("/catalog/location.yaml", response_class=Response)
+@router.head("/catalog/location.yaml", response_class=Response, include_in_schema=False)
 async def location_yaml(request: Request) -> Response:
     """A Backstage ``Location`` entity pointing at ``/catalog/entities.yaml?instance=<name>`` per instance.
 
