@@ -33,7 +33,17 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "ingestor.store": ("ingestor.catalog", "ingestor.crawl.snapshot", "ingestor.errors"),
     "ingestor.scheduler": ("ingestor.config", "ingestor.store", "ingestor.crawl.service", "ingestor.errors"),
     "ingestor.access": ("ingestor.palette", "ingestor.auth", "ingestor.config", "ingestor.errors"),
+    "ingestor.mcp": (
+        "ingestor.access",
+        "ingestor.auth",
+        "ingestor.palette",
+        "ingestor.store",
+        "ingestor.config",
+        "ingestor.errors",
+        "ingestor.catalog",
+    ),
     "ingestor.api": (
+        "ingestor.mcp",
         "ingestor.access",
         "ingestor.palette",
         "ingestor.config",
@@ -58,6 +68,7 @@ CONFINED: dict[str, tuple[str, ...]] = {
     "httpx": ("ingestor.palette",),
     "fastapi": ("ingestor.api",),
     "jwt": ("ingestor.auth",),
+    "mcp": ("ingestor.mcp",),
     "sqlalchemy": ("ingestor.store",),
     "alembic": ("ingestor.store",),
 }

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.routing import Route
 
 from ingestor import __version__
 from ingestor.access.clients import PaletteClients
@@ -21,16 +22,18 @@ from ingestor.api import catalog, health, status
 from ingestor.api.auth import CallerIdentifier
 from ingestor.api.bodylimit import BodyLimitMiddleware
 from ingestor.api.cache import CatalogCache
-from ingestor.api.errors import install_error_handlers
+from ingestor.api.errors import ApiError, install_error_handlers
 from ingestor.api.plugin import plugin_router
 from ingestor.api.plugin.context import PluginServices
 from ingestor.api.plugin.middleware import ReauthHeaderMiddleware
 from ingestor.api.session_repo import SqlSessionRepository
 from ingestor.auth import verifier_from_settings
 from ingestor.auth.gate import PermissionGate, gate_from_settings
-from ingestor.auth.identity import IdentityVerifier
+from ingestor.auth.identity import IdentityVerifier, Principal
 from ingestor.auth.sessions import SessionVault, vault_from_settings
 from ingestor.config import Settings
+from ingestor.mcp.context import McpDeps
+from ingestor.mcp.http import McpService, Refusal
 from ingestor.palette.client import Transport
 from ingestor.scheduler import CrawlScheduler
 from ingestor.store.db import Database
@@ -82,12 +85,33 @@ def create_app(
 
     scheduler.add_listener(crawled)
 
+    identifier = CallerIdentifier(
+        verifier or verifier_from_settings(settings.auth),
+        allow_unauthenticated=settings.auth.allow_unauthenticated,
+    )
+    plugin = PluginServices(
+        settings=settings,
+        gate=gate or gate_from_settings(settings),
+        clients=clients,
+        sessions=sessions if sessions is not None else vault,
+    )
+
+    async def identify(authorization: str | None) -> tuple[Principal, str | None]:
+        try:
+            caller = await identifier.identify(authorization)
+        except ApiError as exc:
+            raise Refusal(exc.status, str(exc), exc.headers) from None
+        return caller.principal, caller.token
+
+    mcp = McpService(McpDeps(settings, db, plugin.gate, clients, plugin.sessions), identify)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await scheduler.start()
         purger = asyncio.create_task(_purge_sessions(vault)) if vault is not None else None
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             if purger is not None:
                 purger.cancel()
@@ -105,16 +129,8 @@ def create_app(
     app.state.db = db
     app.state.scheduler = scheduler
     app.state.catalog = cache
-    app.state.identifier = CallerIdentifier(
-        verifier or verifier_from_settings(settings.auth),
-        allow_unauthenticated=settings.auth.allow_unauthenticated,
-    )
-    app.state.plugin = PluginServices(
-        settings=settings,
-        gate=gate or gate_from_settings(settings),
-        clients=clients,
-        sessions=sessions if sessions is not None else vault,
-    )
+    app.state.identifier = identifier
+    app.state.plugin = plugin
     install_error_handlers(app)
     app.add_middleware(ReauthHeaderMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit_bytes=settings.server.body_limit_bytes)
@@ -130,4 +146,5 @@ def create_app(
     for module in (catalog, status, health):
         app.include_router(module.router)
     app.include_router(plugin_router())
+    app.router.routes.append(Route("/mcp", mcp.endpoint, methods=["GET", "POST", "DELETE"]))
     return app
