@@ -1,4 +1,5 @@
-"""Command line: ``serve``, ``crawl``, ``entities``, ``db upgrade``, ``demo``, ``simulate``, ``config check``.
+"""Command line: ``serve``, ``mcp``, ``crawl``, ``entities``, ``db upgrade``, ``demo``, ``simulate``,
+``config check``.
 
 The composition root: it builds settings, logging and components and hands them down.
 Subcommands import their modules lazily so ``ingestor --help`` stays fast.
@@ -67,6 +68,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ingestor.api.server import serve
 
     return serve(_settings(args))
+
+
+def _cmd_mcp(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ingestor.mcp.stdio import serve_stdio
+
+    return asyncio.run(serve_stdio(_settings(args)))
 
 
 def _cmd_crawl(args: argparse.Namespace) -> int:
@@ -229,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the catalog and status API and crawl on schedule")
     _add_config(serve)
     serve.set_defaults(func=_cmd_serve)
+
+    mcp = sub.add_parser("mcp", help="serve the MCP tools over stdio (logs go to stderr)")
+    _add_config(mcp)
+    mcp.set_defaults(func=_cmd_mcp)
 
     crawl = sub.add_parser("crawl", help="crawl without serving: once (--once) or on schedule")
     _add_config(crawl)

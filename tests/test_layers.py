@@ -41,6 +41,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "ingestor.config",
         "ingestor.errors",
         "ingestor.catalog",
+        "ingestor.logging",
     ),
     "ingestor.api": (
         "ingestor.mcp",
