@@ -6,7 +6,7 @@ Imports only ``store``; returns the plain rows of ``store.rows``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -334,9 +334,32 @@ def clusters_using_profile(db: Database, instance: str, profile: str) -> list[Pr
         .order_by(h.src_kind, h.src_ref, h.dst_uid)
     )
     with db.read() as conn:
-        fresh = _freshness(conn, instance)
         rows = conn.execute(query).all()
+        fresh = _freshness_of(conn, instance, rows)
     return [_usage(instance, r, fresh) for r in rows]
+
+
+def _freshness_of(conn: Connection, instance: str, rows: Sequence[Any]) -> _Freshness:
+    """``_freshness`` limited to the parts and refs of ``rows`` (a reverse lookup touches few parts)."""
+    p, h = m.crawl_parts.c, m.held_removals.c
+    scopes = sorted({r.part_scope for r in rows if r.part_scope is not None})
+    refs = sorted({r.src_ref for r in rows})
+    parts: dict[tuple[str, str, str], tuple[bool, datetime | None, int | None]] = {}
+    held: set[tuple[str, str]] = set()
+    for ids in chunks(scopes):
+        query = select(p.instance, p.scope, p.kind, p.ok, p.last_ok_at, p.last_ok_run_id).where(
+            p.instance == instance, p.scope.in_(ids)
+        )
+        parts.update(
+            {
+                (r.instance, r.scope, r.kind): (r.ok, r.last_ok_at, r.last_ok_run_id)
+                for r in conn.execute(query)
+            }
+        )
+    for ids in chunks(refs):
+        query = select(h.instance, h.ref).where(h.instance == instance, h.ref.in_(ids))
+        held.update((r.instance, r.ref) for r in conn.execute(query))
+    return _Freshness(parts, held)
 
 
 def _usage(instance: str, r: Any, fresh: _Freshness) -> ProfileUsage:
@@ -385,3 +408,22 @@ def _family_edges(instance: str, profile: str) -> Subquery:
         select(*columns).select_from(keys).join(m.edges, by_key),
         select(*columns).select_from(versions).join(m.edges, by_uid),
     ).subquery()
+
+
+def entity_fields(
+    db: Database, instance: str, refs: Iterable[str], paths: Mapping[str, Sequence[str]]
+) -> dict[str, dict[str, str | None]]:
+    """``ref -> {field: string at that JSON path of the body}`` for the stored entities among ``refs``.
+
+    The database extracts the values, so no whole body is decoded (reverse lookups over thousands of users).
+    """
+    e = m.entities.c
+    names = list(paths)
+    columns = [e.body[tuple(paths[name])].as_string().label(f"f{i}") for i, name in enumerate(names)]
+    found: dict[str, dict[str, str | None]] = {}
+    with db.read() as conn:
+        for ids in chunks(sorted(set(refs))):
+            query = select(e.ref, *columns).where(e.instance == instance, e.ref.in_(ids))
+            for r in conn.execute(query):
+                found[r[0]] = dict(zip(names, r[1:], strict=True))
+    return found
