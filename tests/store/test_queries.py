@@ -261,3 +261,20 @@ def _compiled_lookup(db: Database) -> tuple[str, dict[str, object] | tuple[objec
         event.remove(db.engine, "before_cursor_execute", capture)
     statement, parameters = next((s, p) for s, p in reversed(seen) if "edges" in s)
     return statement, parameters  # type: ignore[return-value]
+
+
+def test_entity_fields_extract_json_paths_on_both_backends(db: Database) -> None:
+    seed(db)
+    fields = queries.entity_fields(
+        db,
+        "prod",
+        ["resource:default/c1", "resource:default/c3", "resource:default/missing"],
+        {
+            "version": ("metadata", "annotations", "example.io/version"),
+            "type": ("spec", "type"),
+            "nope": ("x",),
+        },
+    )
+    assert set(fields) == {"resource:default/c1", "resource:default/c3"}
+    assert fields["resource:default/c1"] == {"version": "1", "type": "spectrocloud-cluster", "nope": None}
+    assert queries.entity_fields(db, "lab", ["resource:default/c1"], {"type": ("spec", "type")}) == {}
