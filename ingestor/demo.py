@@ -148,7 +148,11 @@ def demo_settings(palette_url: str, api_key: str, demo: DemoOptions, token: str)
         "server": {"host": demo.host, "port": demo.port},
         "database": {"url": f"sqlite:///{store}"},
         "scheduler": {"jitterSeconds": 5, "runOnStart": True},
-        "auth": {"externalAccess": [{"type": "static", "options": {"token": token, "subject": "demo"}}]},
+        "auth": {
+            "externalAccess": [{"type": "static", "options": {"token": token, "subject": "demo"}}],
+            # The store is wiped at each start, so a per-run key loses nothing (and keeps the log quiet).
+            "sessions": {"encryptionKey": secrets.token_urlsafe(32)},
+        },
     }
     return settings_from_dict(data, env={})
 
@@ -183,6 +187,7 @@ def render_ready(url: str, run: RunRow, token: str, next_run: str | None) -> str
         f"  Backstage location:  {url}/catalog/location.yaml",
         f'  status:              curl -H "Authorization: Bearer {token}" {url}/status',
         f"  plugin API:          {url}/api/spectrocloud/health (the rest needs the token too)",
+        f"  MCP (streamable):    {url}/mcp (Authorization: Bearer <the token>)",
         f"  probes:              {url}/health  {url}/ready",
         "",
         f"First crawl: {run.status}, {entities} entities in {run.duration_seconds:.1f} s"
