@@ -15,6 +15,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from ingestor.access.scopes import TENANT_CLUSTER_PERMISSIONS, TENANT_VIRTUAL_PERMISSIONS
+from ingestor.access.scopes import visible_scopes as scopes_of
 from ingestor.auth.permissions import DOWNLOAD_KUBECONFIG, VIEW_CLUSTER_INFO, VIEW_PROFILE_INFO
 from ingestor.mcp.common import READ_ONLY, InstanceName, ProjectUid
 from ingestor.mcp.context import LiveTool, McpDeps
@@ -37,8 +39,6 @@ MAX_NAMES = 100
 MAX_NAME_LENGTH = 256
 DEFAULT_PROFILE_TYPES = ("infra", "cluster")
 # Tenant permissions that let a credential see tenant-scoped clusters / virtual clusters (C9).
-TENANT_CLUSTER_PERMISSIONS = frozenset({"cluster.list", "cluster.get"})
-TENANT_VIRTUAL_PERMISSIONS = TENANT_CLUSTER_PERMISSIONS | {"virtualCluster.list", "virtualCluster.get"}
 VIRTUAL = "virtual cluster"
 
 
@@ -202,13 +202,8 @@ def unique_by_uid(documents: Iterable[D]) -> list[D]:
 
 
 async def visible_scopes(live: LiveTool, tenant_permissions: frozenset[str]) -> list[str | None]:
-    """Projects the credential holds permissions in, plus ``None`` (tenant scope) when its tenant
-    permissions include one of ``tenant_permissions`` (C9)."""
-    me = await live.run("Palette user", live.client.users_me())
-    scopes: list[str | None] = list(me.project_uids)
-    if tenant_permissions & set(me.tenant_permission_list()):
-        scopes.append(None)
-    return scopes
+    """The scopes the credential can list in (``access.scopes``), from ``/v1/users/me``."""
+    return scopes_of(await live.run("Palette user", live.client.users_me()), tenant_permissions)
 
 
 def in_scope(doc: MetaDocument, scope: str | None, *, only_project: bool) -> bool:

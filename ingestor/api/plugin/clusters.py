@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from ingestor.access.scopes import TENANT_CLUSTER_PERMISSIONS
+from ingestor.access.scopes import visible_scopes as scopes_of
 from ingestor.api.plugin.common import (
     CallerDep,
     FrpQuery,
@@ -28,17 +30,10 @@ router = APIRouter(tags=["clusters"])
 # ``:path`` parameters: an encoded ``/`` (``..%2F``) still reaches the uid check and gets 400, not a
 # routing 404. Longer routes are registered before the detail route that would swallow them.
 
-TENANT_CLUSTER_PERMISSIONS = frozenset({"cluster.list", "cluster.get"})
-
 
 async def visible_scopes(call: LiveCall, tenant_permissions: frozenset[str]) -> list[str | None]:
-    """Project uids the credential holds permissions in, plus ``None`` (tenant scope) when its tenant
-    permissions include any of ``tenant_permissions`` (keyed ``tenant`` or by the tenant uid, C9)."""
-    me = await call.run("Palette user", call.client.users_me())
-    scopes: list[str | None] = list(me.project_uids)
-    if tenant_permissions & set(me.tenant_permission_list()):
-        scopes.append(None)
-    return scopes
+    """The scopes the call's credential can list in (``access.scopes``), from ``/v1/users/me``."""
+    return scopes_of(await call.run("Palette user", call.client.users_me()), tenant_permissions)
 
 
 def scope_of(item: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from ingestor.access.scopes import TENANT_VIRTUAL_PERMISSIONS
 from ingestor.api.plugin.clusters import kubeconfig_response, visible_scopes
 from ingestor.api.plugin.common import (
     CallerDep,
@@ -24,9 +25,6 @@ from ingestor.auth.permissions import DOWNLOAD_KUBECONFIG, VIEW_CLUSTER_INFO
 router = APIRouter(tags=["virtual clusters"])
 
 VIRTUAL = "Virtual cluster"
-TENANT_VIRTUAL_PERMISSIONS = frozenset(
-    {"cluster.list", "cluster.get", "virtualCluster.list", "virtualCluster.get"}
-)
 
 
 @router.get("/virtualclusters")
