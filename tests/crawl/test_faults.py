@@ -133,14 +133,15 @@ async def test_the_crawl_deadline_fails_unfinished_parts_and_keeps_finished_ones
     a = sorted(h.projects().values())[0]
     h.fault(HangFault(project_uid=a))
     request = crawl_request(h.settings, h.env, {})
-    request = dataclasses.replace(request, deadline_seconds=0.5)
+    # Long enough for the healthy projects to finish on a loaded 2-core CI machine (tests run in parallel).
+    request = dataclasses.replace(request, deadline_seconds=2.0)
 
     started = time.monotonic()
     async with h.client() as client:
         output = await Crawler(client, request).crawl()
 
     failed = {(o.scope, o.kind): o for o in output.outcomes if not o.ok}
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 6
     assert set(failed) == {(a, kind) for kind in KINDS}
     assert {o.error_class for o in failed.values()} == {"CrawlDeadlineError"}
     assert output.inventory is not None
