@@ -7,7 +7,6 @@ cluster, virtual cluster and group on ANY version of the family (M3).
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from ingestor.access.inputs import is_uid
 from ingestor.auth.permissions import (
     DOWNLOAD_KUBECONFIG,
     VIEW_CLUSTER_INFO,
@@ -44,7 +44,6 @@ ClusterTitle = Field(description="The cluster's Palette name (its catalog title)
 ProfileTitle = Field(description="The cluster profile's Palette name (its catalog title), uid or entity ref")
 OptionalTitle = Field(default=None, description="Palette name (title), uid or entity ref; wins over the uid")
 OptionalUid = Field(default=None, description="Palette uid (used with instanceName when no name is given)")
-UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 # --- outputs -------------------------------------------------------------------------------------
@@ -273,7 +272,7 @@ async def _cluster(deps: McpDeps, wanted: str, instance_name: str | None, projec
 
 def check_uid(name: str, value: str) -> str:
     """``value`` if it looks like a Palette uid, else an "Invalid input" tool error (never sent on)."""
-    if not UID.fullmatch(value):
+    if not is_uid(value):
         raise ToolError(f"Invalid input: {name} is not a Palette uid")
     return value
 

@@ -6,8 +6,6 @@ end and are de-duplicated by uid; a failing page or project fails the tool (M6),
 
 from __future__ import annotations
 
-import asyncio
-import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Annotated, Any, TypeVar
 
@@ -15,6 +13,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from ingestor.access.inputs import UID_RULE, gather_bounded, is_uid
 from ingestor.access.scopes import TENANT_CLUSTER_PERMISSIONS, TENANT_VIRTUAL_PERMISSIONS
 from ingestor.access.scopes import visible_scopes as scopes_of
 from ingestor.auth.permissions import DOWNLOAD_KUBECONFIG, VIEW_CLUSTER_INFO, VIEW_PROFILE_INFO
@@ -33,8 +32,6 @@ from ingestor.palette.models.base import MetaDocument
 T = TypeVar("T")
 D = TypeVar("D", bound=MetaDocument)
 
-UID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-FAN_OUT = 8
 MAX_NAMES = 100
 MAX_NAME_LENGTH = 256
 DEFAULT_PROFILE_TYPES = ("infra", "cluster")
@@ -139,8 +136,8 @@ VirtualClusterUid = Annotated[str, Field(description="Palette uid of the virtual
 
 def check_uid(name: str, value: str) -> str:
     """A Palette uid input; an "Invalid input" tool error for anything else."""
-    if not UID.match(value):
-        raise ToolError(f"Invalid input: {name} must be 1-64 letters, digits or dashes")
+    if not is_uid(value):
+        raise ToolError(f"Invalid input: {name} must be {UID_RULE}")
     return value
 
 
@@ -176,16 +173,9 @@ def profile_types(value: str | None) -> list[str]:
     return types
 
 
-async def gather_bounded(items: Iterable[T], fn: Callable[[T], Awaitable[list[D]]]) -> list[D]:
-    """``fn`` over ``items`` (``FAN_OUT`` at once), results concatenated; the first failure fails all."""
-    semaphore = asyncio.Semaphore(FAN_OUT)
-
-    async def one(item: T) -> list[D]:
-        async with semaphore:
-            return await fn(item)
-
-    chunks = await asyncio.gather(*(one(item) for item in items))
-    return [doc for chunk in chunks for doc in chunk]
+async def gather_concat(items: Iterable[T], fn: Callable[[T], Awaitable[list[D]]]) -> list[D]:
+    """``fn`` over ``items`` through the shared bounded fan-out, results concatenated in order."""
+    return [doc for chunk in await gather_bounded(items, fn) for doc in chunk]
 
 
 def unique_by_uid(documents: Iterable[D]) -> list[D]:
@@ -251,7 +241,7 @@ def register(server: MCPServer, deps: McpDeps) -> None:
             found = await live.run("clusters", live.client.clusters_meta(scope))
             return [doc for doc in found if in_scope(doc, scope, only_project=project is not None)]
 
-        found = unique_by_uid(await gather_bounded(scopes, meta))
+        found = unique_by_uid(await gather_concat(scopes, meta))
         return ClusterList(
             clusters=[
                 ClusterItem(
@@ -281,7 +271,7 @@ def register(server: MCPServer, deps: McpDeps) -> None:
         async def search(scope: str | None) -> list[Any]:
             return await live.run("virtual clusters", live.client.list_virtual_clusters(scope).collect())
 
-        found = unique_by_uid(await gather_bounded(scopes, search))
+        found = unique_by_uid(await gather_concat(scopes, search))
         return VirtualClusterList(
             virtualClusters=[
                 VirtualClusterItem(uid=c.uid, name=c.name, state=c.state, projectUid=c.metadata.project_uid)
@@ -331,7 +321,7 @@ def register(server: MCPServer, deps: McpDeps) -> None:
             return await live.run("profiles", search.collect())
 
         keys = {name.casefold() for name in wanted}
-        found = [p for p in await gather_bounded(wanted, named) if p.name.casefold() in keys]
+        found = [p for p in await gather_concat(wanted, named) if p.name.casefold() in keys]
         return ProfileList(profiles=[profile_item(p) for p in unique_by_uid(found)])
 
     @server.tool(

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from ingestor.access.inputs import gather_bounded
 from ingestor.access.scopes import TENANT_CLUSTER_PERMISSIONS
 from ingestor.access.scopes import visible_scopes as scopes_of
 from ingestor.api.plugin.common import (
@@ -15,7 +16,6 @@ from ingestor.api.plugin.common import (
     InstanceQuery,
     ProjectQuery,
     dedupe_by_uid,
-    gather_bounded,
 )
 from ingestor.api.plugin.context import LiveCall, open_call
 from ingestor.api.plugin.failures import not_found

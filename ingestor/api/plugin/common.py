@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query
@@ -25,7 +24,6 @@ ProjectQuery = Annotated[
 FrpQuery = Annotated[
     str | None, Query(description="Reverse-proxy (FRP) kubeconfig; anything but `false` means true")
 ]
-FAN_OUT = 8
 
 
 class ErrorBody(BaseModel):
@@ -55,19 +53,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: _error("Palette is rate limiting (see Retry-After), or Backstage's signing keys are unavailable"),
     504: _error("Palette did not answer in time"),
 }
-
-
-async def gather_bounded(
-    items: Iterable[T], fn: Callable[[T], Awaitable[Any]], limit: int = FAN_OUT
-) -> list[Any]:
-    """``fn`` over ``items`` with at most ``limit`` in flight; the first failure fails the whole call (C7)."""
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(item: T) -> Any:
-        async with semaphore:
-            return await fn(item)
-
-    return list(await asyncio.gather(*(one(item) for item in items)))
 
 
 def dedupe_by_uid(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

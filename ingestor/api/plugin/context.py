@@ -7,7 +7,6 @@ a stored session Palette no longer accepts.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -24,6 +23,7 @@ from ingestor.access.credentials import (
     SessionLookup,
     resolve_credential,
 )
+from ingestor.access.inputs import UID_RULE, is_uid
 from ingestor.access.instances import UnknownInstanceError, select_instance
 from ingestor.api.auth import Caller
 from ingestor.api.plugin.failures import bad_request, forbidden, palette_failure, reauth_error
@@ -33,13 +33,13 @@ from ingestor.config import Settings
 from ingestor.config.models import EnvironmentSettings
 from ingestor.palette.client import PaletteClient
 from ingestor.palette.errors import PaletteError
+from ingestor.palette.filters import ACCOUNT_CLOUD_TYPES
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
-UID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-CLOUD_TYPES = ("aws", "azure", "gcp", "vsphere", "maas", "openstack", "apache-cloudstack")
+CLOUD_TYPES = ACCOUNT_CLOUD_TYPES
 REAUTH_STATE = "spectrocloud_reauth"
 
 
@@ -60,8 +60,8 @@ def services(request: Request) -> PluginServices:
 
 def check_uid(name: str, value: str) -> str:
     """A Palette uid from a path or query parameter; 400 for anything else (S6)."""
-    if not UID.match(value):
-        raise bad_request(f"{name} must be 1-64 letters, digits or dashes")
+    if not is_uid(value):
+        raise bad_request(f"{name} must be {UID_RULE}")
     return value
 
 

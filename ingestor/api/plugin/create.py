@@ -19,9 +19,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.requests import ClientDisconnect
 
+from ingestor.access.inputs import UID
 from ingestor.api.auth import Caller
 from ingestor.api.plugin.common import CallerDep, ErrorBody, InstanceQuery, ProjectQuery
-from ingestor.api.plugin.context import UID, LiveCall, authorize, check_uid, open_call
+from ingestor.api.plugin.context import LiveCall, authorize, check_uid, open_call
 from ingestor.api.plugin.failures import PluginError, bad_request
 from ingestor.auth.permissions import CREATE_CLUSTER
 from ingestor.palette.errors import BadRequestError, PaletteError

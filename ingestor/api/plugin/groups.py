@@ -9,7 +9,8 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ingestor.api.plugin.common import CallerDep, InstanceQuery, ProjectQuery, gather_bounded
+from ingestor.access.inputs import gather_bounded
+from ingestor.api.plugin.common import CallerDep, InstanceQuery, ProjectQuery
 from ingestor.api.plugin.context import LiveCall, open_call
 from ingestor.auth.permissions import VIEW_CLUSTER_INFO
 from ingestor.palette.errors import NotFoundError, PaletteError

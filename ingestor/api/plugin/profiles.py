@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from ingestor.api.plugin.common import CallerDep, InstanceQuery, ProjectQuery, dedupe_by_uid, gather_bounded
+from ingestor.access.inputs import gather_bounded
+from ingestor.api.plugin.common import CallerDep, InstanceQuery, ProjectQuery, dedupe_by_uid
 from ingestor.api.plugin.context import (
     LiveCall,
     authorize,

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from ingestor.access.inputs import gather_bounded
 from ingestor.access.scopes import TENANT_VIRTUAL_PERMISSIONS
 from ingestor.api.plugin.clusters import kubeconfig_response, visible_scopes
 from ingestor.api.plugin.common import (
@@ -16,7 +17,6 @@ from ingestor.api.plugin.common import (
     InstanceQuery,
     ProjectQuery,
     dedupe_by_uid,
-    gather_bounded,
 )
 from ingestor.api.plugin.context import open_call
 from ingestor.api.plugin.failures import not_found
