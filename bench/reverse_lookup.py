@@ -30,7 +30,7 @@ from ingestor.mcp.resolve import Found, find_entity, prefix_of
 from ingestor.mcp.tools_catalog import clusters_for_profile
 from ingestor.simulator.options import SimulatorOptions
 from ingestor.simulator.server import SimulatorServer
-from ingestor.store import migrate, queries
+from ingestor.store import lookups, migrate, queries
 from ingestor.store.db import Database
 
 TARGET_MEDIAN_MS = 5.0
@@ -65,7 +65,7 @@ async def _bench(settings: Settings, db: Database, repeat: int, families: int) -
     deps = McpDeps(settings, db, PermissionGate(enabled=False, services={}), PaletteClients(settings))
     prefix = prefix_of(deps)
     ranked = sorted(
-        ((len(queries.clusters_using_profile(db, "bench", row.key)), row) for row in profiles),
+        ((len(lookups.clusters_using_profile(db, "bench", row.key)), row) for row in profiles),
         key=lambda item: -item[0],
     )
     used = ranked[:families] + [ranked[len(ranked) // 2]]  # the largest families and a typical one

@@ -1,6 +1,8 @@
 """Find one stored entity by its Palette name (title), uid or entity ref, for the title-based tools (M1, M2).
 
-Titles match case-insensitively; ``instanceName``/``projectUid`` narrow the search. No match is a
+Titles match case-insensitively (an index seek on the stored, case-folded title), as do uids (for a profile,
+any version's), names and entity refs; ``instanceName``/``projectUid`` narrow the search to configured
+instances. No match is a
 "Not found" tool error, several are "Ambiguous" with the candidates and how to pick one.
 Annotations are read with the configured prefix, falling back to the default one.
 """
@@ -15,7 +17,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from ingestor.config.models import EnvironmentSettings
 from ingestor.mcp.context import McpDeps
-from ingestor.store import queries
+from ingestor.store import lookups
 from ingestor.store.rows import EntityRow
 
 DEFAULT_PREFIX = "terasky.backstage.io"
@@ -99,20 +101,6 @@ def prefix_of(deps: McpDeps) -> str:
     return deps.settings.spectrocloud.annotation_prefix or DEFAULT_PREFIX
 
 
-def _matches(row: EntityRow, wanted: str, folded: str, prefix: str) -> bool:
-    meta = row.body.get("metadata")
-    meta = meta if isinstance(meta, dict) else {}
-    title = meta.get("title")
-    if isinstance(title, str) and title.casefold() == folded:
-        return True
-    if wanted in (row.key, row.name) or row.ref == folded:
-        return True
-    if entity_ref_of(row.body, row.name).casefold() == folded:
-        return True
-    uid = annotation(row.body, ID_ANNOTATION.get(row.palette_kind, ""), prefix)
-    return uid == wanted
-
-
 def _candidate(row: EntityRow, prefix: str) -> str:
     found = Found(row, prefix)
     project = found.project_uid or "tenant"
@@ -132,13 +120,20 @@ async def find_entity(
     wanted = wanted.strip()
     if not wanted:
         raise ToolError(f"Invalid input: give the {what}'s name")
-    instance = None if instance_name is None else deps.instance(instance_name).name or ""
-    snapshot = await deps.db.run(
-        queries.current_entities, instance, project_uid=project_uid, palette_kind=palette_kind
+    if instance_name is None:
+        instances = [env.name or "" for env in deps.settings.spectrocloud.environments]
+    else:
+        instances = [deps.instance(instance_name).name or ""]
+    found = await deps.db.run(
+        lookups.find_entities,
+        instances,
+        palette_kind,
+        wanted,
+        project_uid=project_uid,
+        limit=MAX_CANDIDATES,
     )
     prefix = prefix_of(deps)
-    folded = wanted.casefold()
-    hits = [row for row in snapshot.entities if _matches(row, wanted, folded, prefix)]
+    hits = found.rows
     if not hits:
         scope = "".join(
             (
@@ -147,11 +142,11 @@ async def find_entity(
             )
         )
         raise ToolError(f"Not found: no {what} titled {wanted!r}{scope} in the latest snapshot")
-    if len(hits) > 1:
-        shown = "; ".join(_candidate(row, prefix) for row in hits[:MAX_CANDIDATES])
-        more = f"; and {len(hits) - MAX_CANDIDATES} more" if len(hits) > MAX_CANDIDATES else ""
+    if found.total > 1:
+        shown = "; ".join(_candidate(row, prefix) for row in hits)
+        more = f"; and {found.total - len(hits)} more" if found.total > len(hits) else ""
         raise ToolError(
-            f"Ambiguous: {len(hits)} {what}s match {wanted!r}; candidates: {shown}{more}; "
+            f"Ambiguous: {found.total} {what}s match {wanted!r}; candidates: {shown}{more}; "
             "pass instanceName and/or projectUid"
         )
     return Found(hits[0], prefix)

@@ -35,7 +35,7 @@ from ingestor.palette.errors import (
     PaletteError,
     UnauthorizedError,
 )
-from ingestor.store import queries
+from ingestor.store import lookups
 from ingestor.store.rows import ProfileUsage
 
 log = structlog.get_logger(__name__)
@@ -161,34 +161,23 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def user_fields(prefix: str) -> dict[str, tuple[str, ...]]:
-    """The body paths a reverse-lookup item reads (annotations under both prefixes)."""
-    paths: dict[str, tuple[str, ...]] = {
-        "title": ("metadata", "title"),
-        "name": ("metadata", "name"),
-        "namespace": ("metadata", "namespace"),
-    }
-    for field in ("state", "project-id"):
-        paths[field] = ("metadata", "annotations", f"{prefix}/{field}")
-        paths[f"default:{field}"] = ("metadata", "annotations", f"{DEFAULT_PREFIX}/{field}")
-    return paths
+def state_annotations(prefix: str) -> tuple[str, ...]:
+    """The state annotation under the configured prefix, then the default one."""
+    return tuple(dict.fromkeys((f"{prefix}/state", f"{DEFAULT_PREFIX}/state")))
 
 
-def profile_users(usages: list[ProfileUsage], fields: dict[str, dict[str, str | None]]) -> list[ProfileUser]:
+def profile_users(usages: list[ProfileUsage]) -> list[ProfileUser]:
     """One item per cluster/virtual cluster/group (first version row wins), in the query's order."""
     out: dict[str, ProfileUser] = {}
     for usage in usages:
         if usage.src_ref in out:
             continue
-        got = fields.get(usage.src_ref, {})
-        name = got.get("name") or usage.name
-        ref = f"resource:{got.get('namespace') or 'default'}/{name}" if name else usage.src_ref
-        out[usage.src_ref] = ProfileUser(
-            name=got.get("title") or usage.name or usage.src_uid,
+        out[usage.src_ref] = ProfileUser.model_construct(  # typed store values: no validation per item
+            name=usage.title or usage.name or usage.src_uid,
             uid=usage.src_uid,
-            entityRef=ref,
-            state=got.get("state") or got.get("default:state"),
-            projectId=got.get("project-id") or got.get("default:project-id") or usage.project_uid,
+            entityRef=usage.src_ref,
+            state=usage.state,
+            projectId=usage.project_uid,
             kind=usage.src_kind,
             version=usage.version,
             versionUid=usage.version_uid,
@@ -502,14 +491,16 @@ def register_by_name_or_uid(server: MCPServer, deps: McpDeps) -> None:
 
 
 async def clusters_for_profile(deps: McpDeps, profile: Found) -> ProfileClusters:
-    """The reverse lookup of one resolved profile: store edges, then the users' stored bodies."""
-    instance = profile.row.instance
-    usages = await deps.db.run(queries.clusters_using_profile, instance, profile.row.key)
-    refs = [u.src_ref for u in usages]
-    fields = await deps.db.run(queries.entity_fields, instance, refs, user_fields(prefix_of(deps)))
+    """The reverse lookup of one resolved profile: one indexed statement over the store's edges."""
+    usages = await deps.db.run(
+        lookups.clusters_using_profile,
+        profile.row.instance,
+        profile.row.key,
+        state_annotations=state_annotations(prefix_of(deps)),
+    )
     return ProfileClusters(
         profile=ProfileRef(name=profile.title, uid=profile.uid, entityRef=profile.entity_ref),
-        clusters=profile_users(usages, fields),
+        clusters=profile_users(usages),
     )
 
 

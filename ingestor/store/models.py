@@ -131,6 +131,9 @@ entities = Table(
     _instance(),
     Column("ref", String, nullable=False),
     Column("name", String, nullable=False),
+    # ``metadata.title`` (else the name) and its case-folded form: title look-ups are an index seek.
+    Column("title", String, nullable=False),
+    Column("title_key", String, nullable=False),
     Column("kind", String, nullable=False),
     Column("palette_kind", String, nullable=False),
     Column("key", String, nullable=False),
@@ -148,6 +151,7 @@ entities = Table(
     PrimaryKeyConstraint("instance", "ref"),
     Index("ix_entities_instance_palette_kind_key", "instance", "palette_kind", "key"),
     Index("ix_entities_instance_project_uid", "instance", "project_uid"),
+    Index("ix_entities_instance_palette_kind_title_key", "instance", "palette_kind", "title_key"),
 )
 
 entity_changes = Table(

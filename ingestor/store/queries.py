@@ -6,12 +6,12 @@ Imports only ``store``; returns the plain rows of ``store.rows``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, Subquery, literal, select, union
+from sqlalchemy import Connection, Select, select
 
 from ingestor.crawl.snapshot import PartKey
 from ingestor.store import models as m
@@ -25,12 +25,9 @@ from ingestor.store.rows import (
     InstanceState,
     PartOutcomeRow,
     PartStateRow,
-    ProfileUsage,
     ProfileVersionRow,
     RunRow,
 )
-
-USES_PROFILE_VERSION = "uses-profile-version"
 
 
 def ping(db: Database) -> bool:
@@ -86,15 +83,26 @@ class _Freshness:
     held: set[tuple[str, str]]
 
     def of(self, instance: str, ref: str, part: PartKey, seen: Any, run_id: Any) -> tuple[Any, Any, bool]:
-        if (instance, ref) in self.held:
-            return seen, run_id, True
         state = self.parts.get((instance, *part))
-        if state is None:
-            return seen, run_id, False
-        ok, ok_at, ok_run = state
-        if ok_at is not None and (seen is None or ok_at > seen):
-            seen, run_id = ok_at, ok_run
-        return seen, run_id, not ok
+        return confirmation(seen, run_id, held=(instance, ref) in self.held, part=state)
+
+
+def confirmation(
+    seen: Any, run_id: Any, *, held: bool, part: tuple[bool, datetime | None, int | None] | None
+) -> tuple[Any, Any, bool]:
+    """``(last seen, its run, stale)`` of an entity from its row, hold and part state ``(ok, at, run)``.
+
+    A held entity keeps its own sighting and is stale; otherwise its part's last complete crawl counts when
+    later, and it is stale while its part's last crawl failed.
+    """
+    if held:
+        return seen, run_id, True
+    if part is None:
+        return seen, run_id, False
+    ok, ok_at, ok_run = part
+    if ok_at is not None and (seen is None or ok_at > seen):
+        seen, run_id = ok_at, ok_run
+    return seen, run_id, not ok
 
 
 def _freshness(conn: Connection, instance: str | None) -> _Freshness:
@@ -299,131 +307,3 @@ def profile_versions(db: Database, instance: str, profile_key: str) -> list[Prof
         )
         for r in rows
     ]
-
-
-def clusters_using_profile(db: Database, instance: str, profile: str) -> list[ProfileUsage]:
-    """Every cluster, virtual cluster and group using ANY version of the family of ``profile``.
-
-    ``profile`` is a family key or any version uid of the family. One statement whose branches are index
-    lookups on edges (instance, profile_key) and (instance, dst_uid); freshness is the source's last crawl.
-    """
-    p, n = m.profile_versions.c, m.entities.c
-    hits = _family_edges(instance, profile)
-    h = hits.c
-    query = (
-        select(
-            h.src_ref,
-            h.src_kind,
-            h.src_uid,
-            h.dst_uid,
-            h.version,
-            h.profile_key,
-            p.version.label("pv_version"),
-            p.profile_key.label("pv_key"),
-            p.profile_ref,
-            n.name,
-            n.project_uid,
-            n.run_id,
-            n.last_seen,
-            n.part_scope,
-            n.part_kind,
-        )
-        .select_from(hits)
-        .outerjoin(m.profile_versions, (p.instance == instance) & (p.version_uid == h.dst_uid))
-        .outerjoin(m.entities, (n.instance == instance) & (n.ref == h.src_ref))
-        .order_by(h.src_kind, h.src_ref, h.dst_uid)
-    )
-    with db.read() as conn:
-        rows = conn.execute(query).all()
-        fresh = _freshness_of(conn, instance, rows)
-    return [_usage(instance, r, fresh) for r in rows]
-
-
-def _freshness_of(conn: Connection, instance: str, rows: Sequence[Any]) -> _Freshness:
-    """``_freshness`` limited to the parts and refs of ``rows`` (a reverse lookup touches few parts)."""
-    p, h = m.crawl_parts.c, m.held_removals.c
-    scopes = sorted({r.part_scope for r in rows if r.part_scope is not None})
-    refs = sorted({r.src_ref for r in rows})
-    parts: dict[tuple[str, str, str], tuple[bool, datetime | None, int | None]] = {}
-    held: set[tuple[str, str]] = set()
-    for ids in chunks(scopes):
-        query = select(p.instance, p.scope, p.kind, p.ok, p.last_ok_at, p.last_ok_run_id).where(
-            p.instance == instance, p.scope.in_(ids)
-        )
-        parts.update(
-            {
-                (r.instance, r.scope, r.kind): (r.ok, r.last_ok_at, r.last_ok_run_id)
-                for r in conn.execute(query)
-            }
-        )
-    for ids in chunks(refs):
-        query = select(h.instance, h.ref).where(h.instance == instance, h.ref.in_(ids))
-        held.update((r.instance, r.ref) for r in conn.execute(query))
-    return _Freshness(parts, held)
-
-
-def _usage(instance: str, r: Any, fresh: _Freshness) -> ProfileUsage:
-    seen, run_id, stale = r.last_seen, r.run_id, False
-    if r.part_scope is not None:
-        seen, run_id, stale = fresh.of(instance, r.src_ref, (r.part_scope, r.part_kind), seen, run_id)
-    return ProfileUsage(
-        instance=instance,
-        src_ref=r.src_ref,
-        src_kind=r.src_kind,
-        src_uid=r.src_uid,
-        name=r.name,
-        project_uid=r.project_uid,
-        version_uid=r.dst_uid,
-        version=r.version if r.version is not None else r.pv_version,
-        profile_key=r.profile_key if r.profile_key is not None else r.pv_key,
-        profile_ref=r.profile_ref,
-        run_id=None if run_id is None else int(run_id),
-        seen_at=seen,
-        stale=stale,
-    )
-
-
-def _family_edges(instance: str, profile: str) -> Subquery:
-    """``uses-profile-version`` edges to the family of ``profile``, found by index lookups only.
-
-    Family keys: ``profile`` itself and the family of the version uid ``profile``; version uids: ``profile``
-    itself and every stored version of those families. Edges match by (instance, profile_key) or
-    (instance, dst_uid), so a family whose versions were never stored is still found by its key.
-    """
-    e, p = m.edges.c, m.profile_versions.c
-    keys = union(
-        select(literal(profile).label("key")),
-        select(p.profile_key).where(p.instance == instance, p.version_uid == profile),
-    ).subquery()
-    versions = union(
-        select(literal(profile).label("uid")),
-        select(p.version_uid)
-        .select_from(keys)
-        .join(m.profile_versions, (p.instance == instance) & (p.profile_key == keys.c.key)),
-    ).subquery()
-    columns = (e.src_ref, e.src_kind, e.src_uid, e.dst_uid, e.version, e.profile_key)
-    by_key = (e.instance == instance) & (e.relation == USES_PROFILE_VERSION) & (e.profile_key == keys.c.key)
-    by_uid = (e.instance == instance) & (e.relation == USES_PROFILE_VERSION) & (e.dst_uid == versions.c.uid)
-    return union(
-        select(*columns).select_from(keys).join(m.edges, by_key),
-        select(*columns).select_from(versions).join(m.edges, by_uid),
-    ).subquery()
-
-
-def entity_fields(
-    db: Database, instance: str, refs: Iterable[str], paths: Mapping[str, Sequence[str]]
-) -> dict[str, dict[str, str | None]]:
-    """``ref -> {field: string at that JSON path of the body}`` for the stored entities among ``refs``.
-
-    The database extracts the values, so no whole body is decoded (reverse lookups over thousands of users).
-    """
-    e = m.entities.c
-    names = list(paths)
-    columns = [e.body[tuple(paths[name])].as_string().label(f"f{i}") for i, name in enumerate(names)]
-    found: dict[str, dict[str, str | None]] = {}
-    with db.read() as conn:
-        for ids in chunks(sorted(set(refs))):
-            query = select(e.ref, *columns).where(e.instance == instance, e.ref.in_(ids))
-            for r in conn.execute(query):
-                found[r[0]] = dict(zip(names, r[1:], strict=True))
-    return found

@@ -177,3 +177,7 @@ class ProfileUsage:
     run_id: int | None
     seen_at: datetime | None
     stale: bool = False
+    title: str | None = None
+    """The user's title (``None`` when its entity is not stored)."""
+    state: str | None = None
+    """The user's state annotation, when asked for."""

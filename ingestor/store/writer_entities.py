@@ -19,9 +19,19 @@ from ingestor.store.inputs import EntityLike
 from ingestor.store.plan import Plan
 
 
+def title_of(body: Mapping[str, Any], name: str) -> str:
+    """What an entity is called: its ``metadata.title``, else its name (stored for indexed look-ups)."""
+    meta = body.get("metadata")
+    title = meta.get("title") if isinstance(meta, Mapping) else None
+    return title if isinstance(title, str) and title.strip() else name
+
+
 def _entity_values(entity: EntityLike, digest: str) -> dict[str, Any]:
+    title = title_of(entity.body, entity.name)
     return {
         "name": entity.name,
+        "title": title,
+        "title_key": title.strip().casefold(),
         "kind": entity.kind,
         "palette_kind": entity.palette_kind,
         "key": entity.key,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from ingestor.crawl.service import run_crawl
-from ingestor.store import queries
+from ingestor.store import lookups, queries
 from tests.mcp.conftest import call
 from tests.plugin.conftest import SIM_KEY, PluginClient
 
@@ -127,7 +127,7 @@ async def test_reverse_lookup_includes_virtual_clusters_and_takes_a_uid(plugin: 
     with_virtual = [
         r
         for r in rows
-        if {u.src_kind for u in queries.clusters_using_profile(db, "main", r.key)} >= {"virtual-cluster"}
+        if {u.src_kind for u in lookups.clusters_using_profile(db, "main", r.key)} >= {"virtual-cluster"}
     ]
     assert with_virtual
     row = with_virtual[0]

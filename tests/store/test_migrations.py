@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Index, MetaData, String, inspect
+from sqlalchemy import Column, Index, MetaData, String, inspect, text
 
 from ingestor.store import migrate
 from ingestor.store.db import Database
@@ -92,7 +93,7 @@ def test_upgrade_accepts_a_database_object(database_url: str) -> None:
 
 def test_head_is_the_latest_revision() -> None:
     versions = sorted(p.name.split("_", 1)[0] for p in (migrate.MIGRATIONS / "versions").glob("[0-9]*_*.py"))
-    assert migrate.head_revision() == versions[-1] == "0003"
+    assert migrate.head_revision() == versions[-1] == "0004"
 
 
 def test_downgrade_to_base_removes_everything(db: Database) -> None:
@@ -102,3 +103,40 @@ def test_downgrade_to_base_removes_everything(db: Database) -> None:
         command.downgrade(config, "base")
     remaining = set(inspect(db.engine).get_table_names()) & set(metadata.tables)
     assert remaining == set()
+
+
+def test_0004_backfills_titles_of_stored_entities(database_url: str) -> None:
+    """An existing store keeps its entities: the upgrade derives title and title_key from each body."""
+    db = Database(database_url)
+    try:
+        config = migrate.alembic_config()
+        with db.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0003")
+        now = "2026-12-01 00:00:00"
+        with db.engine.begin() as conn:
+            for name, body in (
+                ("c1", {"metadata": {"name": "c1", "title": "Big Cluster"}}),
+                ("c2", {"metadata": {"name": "c2"}}),
+                ("c3", {"metadata": {"name": "c3", "title": "  "}}),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO entities (instance, ref, name, kind, palette_kind, key,"
+                        " project_uid, part_scope, part_kind, body, content_hash, first_seen, last_seen,"
+                        " changed_at, run_id)"
+                        " VALUES ('prod', :ref, :name, 'Resource', 'cluster', :name, 'p1', 'p1', 'clusters',"
+                        " :body, 'h', :now, :now, :now, 1)"
+                    ),
+                    {"ref": f"resource:default/{name}", "name": name, "body": json.dumps(body), "now": now},
+                )
+        migrate.upgrade(db)
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT name, title, title_key FROM entities ORDER BY name")).all()
+        assert [tuple(r) for r in rows] == [
+            ("c1", "Big Cluster", "big cluster"),
+            ("c2", "c2", "c2"),
+            ("c3", "c3", "c3"),
+        ]
+    finally:
+        db.close()

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
-from ingestor.store import queries
+from ingestor.store import lookups, queries
 from ingestor.store.db import Database
 from ingestor.store.plan import RemovalPolicy
 from ingestor.store.writer import DetailCacheEntry, commit_run
@@ -111,7 +111,7 @@ def test_known_names(db: Database) -> None:
 
 def test_clusters_using_a_profile_family(db: Database) -> None:
     seed(db)
-    by_key = queries.clusters_using_profile(db, "prod", "tenant::web")
+    by_key = lookups.clusters_using_profile(db, "prod", "tenant::web")
     assert [(u.src_kind, u.name, u.version_uid, u.version) for u in by_key] == [
         ("cluster", "c1", "v1", "1.1"),
         ("cluster", "c2", "v3", "1.3"),
@@ -122,20 +122,20 @@ def test_clusters_using_a_profile_family(db: Database) -> None:
     assert all(u.profile_key == "tenant::web" and u.profile_ref == "resource:default/web" for u in by_key)
     assert all(u.seen_at == T0 and u.run_id is not None and not u.stale for u in by_key)
     # any version uid of the family finds the same users
-    assert queries.clusters_using_profile(db, "prod", "v2") == by_key
-    api = queries.clusters_using_profile(db, "prod", "a1")
+    assert lookups.clusters_using_profile(db, "prod", "v2") == by_key
+    api = lookups.clusters_using_profile(db, "prod", "a1")
     assert [(u.name, u.profile_key) for u in api] == [("c1", "tenant::api")]
-    assert queries.clusters_using_profile(db, "prod", "nothing") == []
-    assert queries.clusters_using_profile(db, "lab", "tenant::web") == []
+    assert lookups.clusters_using_profile(db, "prod", "nothing") == []
+    assert lookups.clusters_using_profile(db, "lab", "tenant::web") == []
 
 
 def test_reverse_lookup_without_stored_versions_uses_the_edge(db: Database) -> None:
     """The profiles part failed on the first crawl: edges still name the family and the version uid."""
     edges = [uses("c1", "cluster", "v9", version="9.0")]
     commit_run(db, run(at=0), result([entity("c1", A)], edges, []), [ok(*A), failed(*PROFILES)])
-    (by_key,) = queries.clusters_using_profile(db, "prod", "tenant::web")
+    (by_key,) = lookups.clusters_using_profile(db, "prod", "tenant::web")
     assert (by_key.version_uid, by_key.version, by_key.profile_ref) == ("v9", "9.0", None)
-    assert queries.clusters_using_profile(db, "prod", "v9") == [by_key]
+    assert lookups.clusters_using_profile(db, "prod", "v9") == [by_key]
 
 
 def test_freshness_of_failed_and_held_parts(db: Database) -> None:
@@ -151,7 +151,7 @@ def test_freshness_of_failed_and_held_parts(db: Database) -> None:
     assert (fresh["c3"].last_seen, fresh["c3"].stale) == (T0, True)
     assert (fresh["c1"].last_seen, fresh["c1"].stale) == (T0, True)  # held: last seen before the hold
     assert fresh["c1"].run_id == fresh["c3"].run_id < fresh["vc1"].run_id
-    users = {u.name: u for u in queries.clusters_using_profile(db, "prod", "tenant::web")}
+    users = {u.name: u for u in lookups.clusters_using_profile(db, "prod", "tenant::web")}
     assert users["c3"].stale and users["c3"].seen_at == T0
     assert not users["vc1"].stale and users["vc1"].seen_at == later
     states = {(p.scope, p.kind): p for p in queries.part_states(db, "prod")}
@@ -256,25 +256,8 @@ def _compiled_lookup(db: Database) -> tuple[str, dict[str, object] | tuple[objec
 
     event.listen(db.engine, "before_cursor_execute", capture)
     try:
-        queries.clusters_using_profile(db, "prod", "tenant::web")
+        lookups.clusters_using_profile(db, "prod", "tenant::web")
     finally:
         event.remove(db.engine, "before_cursor_execute", capture)
     statement, parameters = next((s, p) for s, p in reversed(seen) if "edges" in s)
     return statement, parameters  # type: ignore[return-value]
-
-
-def test_entity_fields_extract_json_paths_on_both_backends(db: Database) -> None:
-    seed(db)
-    fields = queries.entity_fields(
-        db,
-        "prod",
-        ["resource:default/c1", "resource:default/c3", "resource:default/missing"],
-        {
-            "version": ("metadata", "annotations", "example.io/version"),
-            "type": ("spec", "type"),
-            "nope": ("x",),
-        },
-    )
-    assert set(fields) == {"resource:default/c1", "resource:default/c3"}
-    assert fields["resource:default/c1"] == {"version": "1", "type": "spectrocloud-cluster", "nope": None}
-    assert queries.entity_fields(db, "lab", ["resource:default/c1"], {"type": ("spec", "type")}) == {}

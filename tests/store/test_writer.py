@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from ingestor.crawl.snapshot import RunStats
+from ingestor.store import lookups, queries, writer
 from ingestor.store import models as m
-from ingestor.store import queries, writer
 from ingestor.store.db import Database
 from ingestor.store.plan import RemovalPolicy, content_hash
 from ingestor.store.writer import DetailCacheEntry, Retention, commit_run, derive_status
@@ -119,7 +119,7 @@ def test_a_failed_part_keeps_entities_edges_and_profile_versions(db: Database) -
     pv = ProfileVersion("v1", "tenant::web", "resource:default/web", "web", "1.0", "tenant", None)
     everything = [entity("a1", A), entity("b1", B), entity("web", PROFILES)]
     commit_run(db, run(at=0), result(everything, [edge_a, edge_b], [pv]), [ok(*A), ok(*B), ok(*PROFILES)])
-    before = queries.clusters_using_profile(db, "prod", "tenant::web")
+    before = lookups.clusters_using_profile(db, "prod", "tenant::web")
 
     # p2 fails and profiles fail: their entities, edges and versions stay; p1's edge is replaced.
     edge_a2 = Edge(
@@ -135,7 +135,7 @@ def test_a_failed_part_keeps_entities_edges_and_profile_versions(db: Database) -
     bodies = {e.ref: e.body for e in queries.current_entities(db, "prod").entities}
     assert bodies["resource:default/b1"] == entity("b1", B).body  # not the failed part's partial data
     assert bodies["resource:default/web"] == entity("web", PROFILES).body
-    used = {(u.src_ref, u.version_uid) for u in queries.clusters_using_profile(db, "prod", "tenant::web")}
+    used = {(u.src_ref, u.version_uid) for u in lookups.clusters_using_profile(db, "prod", "tenant::web")}
     assert used == {("resource:default/a1", "v2"), ("resource:default/b1", "v1")}
     assert {u.src_ref for u in before} == {"resource:default/a1", "resource:default/b1"}
     assert [v.version_uid for v in queries.profile_versions(db, "prod", "tenant::web")] == ["v1"]
