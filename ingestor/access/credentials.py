@@ -107,7 +107,13 @@ async def _stored_session(
             # S1: the header names someone else; it is never used to pick a session.
             log.warning("access.user_email_header_ignored", caller=principal.display)
         token = await sessions.get(principal.entity_ref, instance)
-        return (principal.entity_ref, token) if token is not None else None
+        if token is not None:
+            return principal.entity_ref, token
+        if principal.email is not None:
+            # The verified token's own e-mail: a Palette sign-in stored under another ref (its e-mail's
+            # local part) still belongs to this user.
+            return await sessions.get_by_email(principal.email, instance)
+        return None
     if principal.kind == "service" and trusts_email_header and email is not None:
         return await sessions.get_by_email(email, instance)
     return None

@@ -27,15 +27,18 @@ from ingestor.api.plugin import plugin_router
 from ingestor.api.plugin.context import PluginServices
 from ingestor.api.plugin.middleware import ReauthHeaderMiddleware
 from ingestor.api.session_repo import SqlSessionRepository
+from ingestor.api.signin import PaletteSignIn, signin_router
 from ingestor.auth import verifier_from_settings
 from ingestor.auth.gate import PermissionGate, gate_from_settings
 from ingestor.auth.identity import IdentityVerifier, Principal
-from ingestor.auth.sessions import SessionVault, vault_from_settings
+from ingestor.auth.sessions import SessionVault, utcnow, vault_from_settings
 from ingestor.config import Settings
 from ingestor.mcp.context import McpDeps
 from ingestor.mcp.http import McpService, Refusal
 from ingestor.palette.client import Transport
+from ingestor.palette.oidc import OidcHttp
 from ingestor.scheduler import CrawlScheduler
+from ingestor.store import signin_flows
 from ingestor.store.db import Database
 from ingestor.store.writer import CommitResult
 
@@ -45,17 +48,18 @@ log = structlog.get_logger(__name__)
 SESSION_PURGE_SECONDS = 900.0
 
 
-async def _purge_sessions(vault: SessionVault) -> None:
-    """Delete expired Palette sessions every quarter hour (reads also expire them lazily)."""
+async def _purge_sessions(vault: SessionVault, db: Database) -> None:
+    """Delete expired Palette sessions and sign-in flows every quarter hour (reads expire them lazily too)."""
     while True:
         await asyncio.sleep(SESSION_PURGE_SECONDS)
         try:
             purged = await vault.purge_expired()
+            flows = await db.run(signin_flows.purge_flows, utcnow())
         except Exception as exc:  # the store may be briefly unreachable; try again next time
             log.warning("sessions.purge_failed", error_class=type(exc).__name__)
             continue
-        if purged:
-            log.info("sessions.purged", count=purged)
+        if purged or flows:
+            log.info("sessions.purged", count=purged, signin_flows=flows)
 
 
 PLUGIN_HEADERS = ["X-SpectroCloud-Token", "X-SpectroCloud-User-Email", "Content-Type"]
@@ -70,11 +74,13 @@ def create_app(
     gate: PermissionGate | None = None,
     sessions: SessionLookup | None = None,
     palette_transport: Transport | None = None,
+    oidc_http: OidcHttp | None = None,
 ) -> FastAPI:
     """The HTTP service over one store and one scheduler (started and stopped with the app).
 
-    ``verifier``, ``gate``, ``sessions`` and ``palette_transport`` replace the ones built from
-    ``settings`` (tests inject a local JWKS, a Backstage stand-in, or a recording transport).
+    ``verifier``, ``gate``, ``sessions``, ``palette_transport`` and ``oidc_http`` replace the ones built
+    from ``settings`` (tests inject a local JWKS, a Backstage stand-in, or a recording transport).
+    Sign-in with Palette is served when an instance has ``oidc`` settings and sessions are a ``SessionVault``.
     """
     cache = CatalogCache(db, scheduler.instances)
     clients = PaletteClients(settings, transport=palette_transport)
@@ -104,11 +110,17 @@ def create_app(
         return caller.principal, caller.token
 
     mcp = McpService(McpDeps(settings, db, plugin.gate, clients, plugin.sessions), identify)
+    store_vault = vault if vault is not None else sessions if isinstance(sessions, SessionVault) else None
+    signin = (
+        PaletteSignIn(settings, db, store_vault, identifier, http=oidc_http)
+        if store_vault is not None and any(env.oidc for env in settings.spectrocloud.environments)
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await scheduler.start()
-        purger = asyncio.create_task(_purge_sessions(vault)) if vault is not None else None
+        purger = asyncio.create_task(_purge_sessions(vault, db)) if vault is not None else None
         try:
             async with mcp.running():
                 yield
@@ -117,6 +129,8 @@ def create_app(
                 purger.cancel()
             await scheduler.stop()
             await clients.aclose()
+            if signin is not None:
+                await signin.http.aclose()
             log.info("api.stopped")
 
     app = FastAPI(
@@ -146,5 +160,7 @@ def create_app(
     for module in (catalog, status, health):
         app.include_router(module.router)
     app.include_router(plugin_router())
+    if signin is not None:
+        app.include_router(signin_router(signin))
     app.router.routes.append(Route("/mcp", mcp.endpoint, methods=["GET", "POST", "DELETE"]))
     return app

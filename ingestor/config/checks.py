@@ -22,6 +22,7 @@ def cross_checks(raw: dict[str, Any]) -> list[Problem]:
     spectro = raw.get("spectrocloud")
     spectro = spectro if isinstance(spectro, dict) else {}
     problems += _environments(spectro)
+    problems += _callbacks(spectro, raw.get("server"))
     auth = raw.get("auth")
     auth = auth if isinstance(auth, dict) else {}
     problems += _static_tokens(auth)
@@ -91,6 +92,25 @@ def _environments(spectro: dict[str, Any]) -> list[Problem]:
             else:
                 seen[folded] = index
         problems += _project_overlap(env.get("catalogProvider"), (*base, index, "catalogProvider"))
+    return problems
+
+
+def _callbacks(spectro: dict[str, Any], server: Any) -> list[Problem]:
+    """Palette sign-in needs a callback URL: ``oidc.callbackUrl``, or one derived from ``server.baseUrl``."""
+    envs = spectro.get("environments")
+    if not isinstance(envs, list) or (isinstance(server, dict) and server.get("baseUrl")):
+        return []
+    problems: list[Problem] = []
+    for index, env in enumerate(envs):
+        oidc = env.get("oidc") if isinstance(env, dict) else None
+        if isinstance(oidc, dict) and not oidc.get("callbackUrl"):
+            problems.append(
+                (
+                    ("spectrocloud", "environments", index, "oidc", "callbackUrl"),
+                    "is required when server.baseUrl is not set "
+                    "(the URL Palette redirects to: <base>/api/auth/spectrocloud/handler/frame)",
+                )
+            )
     return problems
 
 

@@ -82,6 +82,26 @@ class CatalogProviderSettings(Section):
     resources: ResourcesSettings = Field(default_factory=ResourcesSettings)
 
 
+class OidcSettings(Section):
+    """Sign-in with this Palette instance (OIDC authorization code + PKCE): ``environments[].oidc``.
+
+    Endpoints: ``tokenUrl``/``jwksUrl``/``issuer`` given explicitly win; else read from ``discoveryUrl``
+    (default: the authorization URL's parent + ``/.well-known/openid-configuration``); a token URL is
+    derived (final ``/auth`` segment → ``/token``) only when neither is available.
+    """
+
+    client_id: str = Field(min_length=1)
+    client_secret: Secret | None = None
+    authorization_url: HttpUrl
+    token_url: OptionalHttpUrl = None
+    discovery_url: OptionalHttpUrl = None
+    issuer: OptionalText = None
+    jwks_url: OptionalHttpUrl = None
+    scope: str = Field("openid profile email", min_length=1)
+    prompt: Literal["login", "none", "consent", "select_account"] | None = None
+    callback_url: OptionalHttpUrl = None
+
+
 class EnvironmentSettings(Section):
     """One Palette instance (``spectrocloud.environments[]``)."""
 
@@ -92,6 +112,7 @@ class EnvironmentSettings(Section):
     api_token_fallback: bool = True
     console_url: OptionalHttpUrl = None
     catalog_provider: CatalogProviderSettings = Field(default_factory=CatalogProviderSettings)
+    oidc: OidcSettings | None = None
     # Read by the TeraSky cluster provider (compat 1.3): accepted so a pasted block loads, then dropped.
     cluster_provider: IgnoredBlock = Field(default=None, exclude=True, repr=False)
 
@@ -249,6 +270,15 @@ class SessionSettings(Section):
     max_lifetime_seconds: int = Field(43200, ge=60, le=30 * 24 * 3600)
 
 
+class SignInSettings(Section):
+    """How "Sign in with Palette" ends: where the browser may return, whom a session belongs to."""
+
+    allowed_origins: tuple[Origin, ...] = ()
+    user_ref: Literal["emailLocalPart", "signedInUserOnly"] = "emailLocalPart"
+    require_verified_email: bool = True
+    flow_timeout_seconds: int = Field(600, ge=60, le=3600)
+
+
 class AuthSettings(Section):
     """Who may call the service."""
 
@@ -257,6 +287,7 @@ class AuthSettings(Section):
     backstage: BackstageAuthSettings = Field(default_factory=BackstageAuthSettings)
     rbac: RbacSettings = Field(default_factory=RbacSettings)
     sessions: SessionSettings = Field(default_factory=SessionSettings)
+    sign_in: SignInSettings = Field(default_factory=SignInSettings)
 
 
 class LoggingSettings(Section):

@@ -19,6 +19,8 @@ from starlette.routing import BaseRoute, Route
 from ingestor.palette.schema import load_validator
 from ingestor.simulator import (
     admin,
+    oidc,
+    oidc_admin,
     routes_clouds,
     routes_clusters,
     routes_create,
@@ -96,14 +98,15 @@ def create_app(
     """A Palette-like ASGI app over ``dataset`` (default: ``build_dataset(options)``).
 
     ``token_resolvers`` map a raw ``Authorization`` value to a user uid, tried after the dataset's
-    session tokens (a later issue adds Palette's HS256 session tokens this way).
+    session tokens; the HS256 session tokens of the OIDC side (``oidc.py``) come last.
 
-    ``app.state.sim`` holds the dataset; ``app.state.faults`` and ``app.state.limiter`` the fault
-    and rate-limit state the ``/__sim`` admin routes act on.
+    ``app.state.sim`` holds the dataset; ``app.state.faults``, ``app.state.limiter`` and
+    ``app.state.oidc`` the fault, rate-limit and OIDC state the ``/__sim`` admin routes act on.
     """
     ds = dataset if dataset is not None else build_dataset(options)
     sim = SimState(dataset=ds, validator=load_validator(), reset=lambda: build_dataset(options))
-    sim.token_resolvers += list(token_resolvers)
+    provider = oidc.OidcProvider(options)
+    sim.token_resolvers += [*token_resolvers, provider.resolve]
     latency = [LatencyFault(ms=options.latency_ms)] if options.latency_ms else []
     faults = FaultState([*latency, *options.faults], seed=options.fault_seed)
     limiter = RateLimiter(enabled=options.rate_limits)
@@ -111,6 +114,8 @@ def create_app(
         Route("/health", health, methods=["GET"]),
         *faults_admin_routes(faults, limiter=limiter, authorize=_admin_authorized),
         *admin.routes(),
+        *oidc_admin.routes(),
+        *oidc.routes(),
         *routes_projects.routes(),
         *routes_clusters.routes(),
         *routes_create.routes(),
@@ -129,6 +134,7 @@ def create_app(
     app.state.sim = sim
     app.state.faults = faults
     app.state.limiter = limiter
+    app.state.oidc = provider
     log.info(
         "simulator ready", counts=ds.counts(), rate_limits=options.rate_limits, faults=len(faults.list())
     )

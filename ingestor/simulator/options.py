@@ -10,11 +10,14 @@ import argparse
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ingestor.errors import ConfigError
 from ingestor.simulator.clock import DEFAULT_ORIGIN, parse_time
 from ingestor.simulator.faults_admin import add_fault_arguments, faults_from_args
 from ingestor.simulator.faults_spec import Fault
+
+SESSION_TOKEN_CARRIERS = ("refresh_token", "code")  # where /token hands over the HS256 session token
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,12 @@ class SimulatorOptions:
     faults: tuple[Fault, ...] = ()  # besides latency_ms, which create_app turns into a LatencyFault
     fault_seed: int = 0
     time_origin: datetime = DEFAULT_ORIGIN
+    # Palette's OIDC side (sign in with Palette; docs/simulator.md "OIDC sign-in")
+    oidc_client_id: str = "backstage"
+    oidc_client_secret: str = "sim-oidc-secret"  # "" = a public client (no secret checked)
+    oidc_redirect_uris: tuple[str, ...] = ()  # empty = any http(s) URL
+    oidc_default_login: str = "dev1"
+    oidc_session_token_in: str = "refresh_token"  # or "code"
 
     def __post_init__(self) -> None:
         problems = []
@@ -55,6 +64,7 @@ class SimulatorOptions:
             problems.append(("latency_ms", "must not be negative"))
         if not self.api_key:
             problems.append(("api_key", "must not be empty"))
+        problems += _oidc_problems(self)
         if problems:
             raise ConfigError(problems)
 
@@ -62,6 +72,28 @@ class SimulatorOptions:
         """Without the API key: it is a credential, kept out of logs and tracebacks."""
         shape = f"projects={self.projects}, clusters_per_project={self.clusters_per_project}"
         return f"SimulatorOptions(seed={self.seed}, {shape}, fixture={self.fixture}, api_key=***)"
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Why ``uri`` cannot be a registered redirect URI (absolute http(s), no fragment), or None."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "must be an absolute http(s) URL"
+    if parts.fragment:
+        return "must not have a fragment"
+    return None
+
+
+def _oidc_problems(options: SimulatorOptions) -> list[tuple[str, str]]:
+    problems = []
+    if not options.oidc_client_id:
+        problems.append(("oidc_client_id", "must not be empty"))
+    if options.oidc_session_token_in not in SESSION_TOKEN_CARRIERS:
+        problems.append(("oidc_session_token_in", f"must be one of {', '.join(SESSION_TOKEN_CARRIERS)}"))
+    for i, uri in enumerate(options.oidc_redirect_uris):
+        if (problem := redirect_uri_problem(uri)) is not None:
+            problems.append((f"oidc_redirect_uris[{i}]", problem))
+    return problems
 
 
 def _on_off(value: str) -> bool:
@@ -127,6 +159,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="simulated 'now' at start; all timestamps derive from it (default 2025-01-01T00:00:00Z)",
     )
     add_fault_arguments(parser, include_latency=False)
+    _add_oidc_arguments(parser, d)
+
+
+def _add_oidc_arguments(parser: argparse.ArgumentParser, d: SimulatorOptions) -> None:
+    group = parser.add_argument_group("OIDC sign-in (docs/simulator.md)")
+    group.add_argument(
+        "--oidc-client-id", default=d.oidc_client_id, help="the OIDC client id (default %(default)s)"
+    )
+    group.add_argument(
+        "--oidc-client-secret",
+        default=d.oidc_client_secret,
+        help="the OIDC client secret; empty = a public client (default: a fixed demo secret)",
+    )
+    group.add_argument(
+        "--oidc-redirect-uri",
+        action="append",
+        default=None,
+        metavar="URL",
+        help="an allowed redirect URI (repeatable; default: any http(s) URL)",
+    )
+    group.add_argument(
+        "--oidc-default-login",
+        default=d.oidc_default_login,
+        help="user signed in when /auth gets no login_hint (default %(default)s)",
+    )
+    group.add_argument(
+        "--oidc-session-token-in",
+        choices=SESSION_TOKEN_CARRIERS,
+        default=d.oidc_session_token_in,
+        help="where the HS256 session token travels (default %(default)s)",
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> SimulatorOptions:
@@ -149,6 +212,11 @@ def options_from_args(args: argparse.Namespace) -> SimulatorOptions:
         faults=tuple(faults_from_args(argparse.Namespace(**{**vars(args), "latency_ms": None}))),
         fault_seed=getattr(args, "fault_seed", 0),
         time_origin=origin,
+        oidc_client_id=args.oidc_client_id,
+        oidc_client_secret=args.oidc_client_secret,
+        oidc_redirect_uris=tuple(args.oidc_redirect_uri or ()),
+        oidc_default_login=args.oidc_default_login,
+        oidc_session_token_in=args.oidc_session_token_in,
     )
 
 

@@ -273,3 +273,19 @@ palette_sessions = Table(
     Index("ix_palette_sessions_expires_at", "expires_at"),
 )
 """Per-user Palette session tokens, encrypted at rest and shared by every replica (compat S10)."""
+
+signin_flows = Table(
+    "signin_flows",
+    metadata,
+    # A random id; the browser holds it in ``state`` (signed) and the flow cookie (its binding secret).
+    Column("flow_id", String(64), primary_key=True),
+    Column("instance", String(255), nullable=False),
+    # Hex SHA-256 of the browser-binding secret kept in the flow cookie.
+    Column("binding_hash", String(64), nullable=False),
+    # Nonce, PKCE verifier, return target and initiating user, sealed like the sessions (AES-GCM).
+    Column("sealed", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_signin_flows_expires_at", "expires_at"),
+)
+"""Palette sign-in flows between ``start`` and the callback: single use (taken = deleted), shared."""

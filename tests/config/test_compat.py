@@ -99,7 +99,7 @@ def test_cluster_provider_block_is_ignored(write_yaml: Callable[[str], Path]) ->
     prod = s.spectrocloud.environments[0]
     assert prod.cluster_provider is None
     assert "clusterProvider" not in s.redacted()["spectrocloud"]["environments"][0]
-    assert "oidc" not in repr(s)
+    assert "oidcAuthProviderName" not in repr(s) and "authType" not in repr(s) and prod.oidc is None
 
 
 def test_url_from_environment_wins_over_the_default(write_yaml: Callable[[str], Path]) -> None:
