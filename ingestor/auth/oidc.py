@@ -84,7 +84,8 @@ class StateSigner:
         flow_id, _, mac = state.partition(".")
         if not flow_id or not mac or len(state) > 256:
             return None
-        return flow_id if hmac.compare_digest(mac, self._mac(flow_id, binding)) else None
+        expected = self._mac(flow_id, binding).encode()
+        return flow_id if hmac.compare_digest(mac.encode(), expected) else None
 
     def _mac(self, flow_id: str, binding: str) -> str:
         digest = hmac.new(self._key, f"{flow_id}\n{binding}".encode(), hashlib.sha256).digest()
@@ -212,12 +213,14 @@ async def verify_id_token(
             leeway=LEEWAY_SECONDS,
             options={"require": ["iss", "sub", "aud", "exp", "iat"]},
         )
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, TypeError, ValueError) as exc:  # TypeError: the key does not fit the algorithm
         raise SignInError(f"the ID token is not accepted ({type(exc).__name__})") from None
-    if not isinstance(claims.get("nonce"), str) or not hmac.compare_digest(claims["nonce"], nonce):
+    claimed = claims.get("nonce")
+    if not isinstance(claimed, str) or not hmac.compare_digest(claimed.encode(), nonce.encode()):
         raise SignInError("the ID token's nonce does not match this sign-in")
     azp = claims.get("azp")
-    if azp is not None and azp != client_id:
+    several = isinstance(claims.get("aud"), list) and len(claims["aud"]) > 1
+    if (azp is not None or several) and azp != client_id:
         raise SignInError("the ID token was issued to another client (azp)")
     email = claims.get("email")
     name = claims.get("name")
