@@ -149,12 +149,15 @@ def create_app(
     app.add_middleware(ReauthHeaderMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit_bytes=settings.server.body_limit_bytes)
     origins = list(settings.server.cors.allowed_origins)
+    if signin is not None:  # the app calls refresh/logout with its cookie (credentials: include)
+        origins = list(dict.fromkeys([*origins, *settings.auth.sign_in.allowed_origins]))
     if origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
+            allow_credentials=signin is not None,
             allow_methods=["GET", "HEAD", "POST"],
-            allow_headers=["Authorization", "If-None-Match", *PLUGIN_HEADERS],
+            allow_headers=["Authorization", "If-None-Match", "X-Requested-With", *PLUGIN_HEADERS],
             expose_headers=["ETag", "Retry-After", "X-SpectroCloud-ReAuth-Required", "Content-Disposition"],
         )
     for module in (catalog, status, health):

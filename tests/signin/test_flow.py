@@ -19,6 +19,7 @@ from tests.signin.conftest import (
     BASE,
     CLIENT_SECRET,
     SESSION_KEY,
+    SIM_KEY,
     Browser,
     Replica,
     SignInWorld,
@@ -322,3 +323,75 @@ def test_no_token_reaches_a_log_line(world: SignInWorld, logs: LogRecorder) -> N
     }
     assert "signin.completed" in logs.text() and "signin.failed" in logs.text()
     assert_clean("the logs", logs.text(), secrets)
+
+
+def test_cookies_are_secure_behind_https(world: SignInWorld) -> None:
+    callback = "https://ingestor.example.com/api/auth/spectrocloud/handler/frame"
+    (replica,) = world.start(oidc={"callbackUrl": callback})
+    started = world.browser().get(f"{replica.url}{BASE}/start", params={"origin": APP_ORIGIN})
+    assert started.status_code == 302
+    assert query_of(started.headers["location"])["redirect_uri"] == callback
+    cookie = set_cookies(started)["spectrocloud-signin"].lower()
+    assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert f"path={BASE}/handler".lower() in cookie
+
+
+def test_the_app_origin_may_call_refresh_with_its_cookie(world: SignInWorld) -> None:
+    (replica,) = world.start()
+    preflight = httpx.options(
+        f"{replica.url}{BASE}/refresh",
+        headers={
+            "Origin": APP_ORIGIN,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "x-requested-with",
+        },
+        timeout=10,
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == APP_ORIGIN
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    other = httpx.options(
+        f"{replica.url}{BASE}/refresh",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+        timeout=10,
+    )
+    assert "access-control-allow-origin" not in other.headers
+
+
+async def test_mcp_tools_act_with_the_signed_in_session(world: SignInWorld) -> None:
+    import httpx2
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    (replica,) = world.start()
+    token = world.backstage.mint(DEV1)
+
+    async def projects() -> Any:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=60) as http,
+            streamable_http_client(replica.url + "/mcp", http_client=http) as streams,
+            ClientSession(streams[0], streams[1]) as session,
+        ):
+            await session.initialize()
+            return await session.call_tool("list_spectrocloud_projects", {})
+
+    before = await projects()
+    assert before.is_error  # no session and no API-key fallback for users
+    await asyncio.to_thread(lambda: world.sign_in(world.browser(), replica))
+    after = await projects()
+    assert not after.is_error, after.content
+    session = await asyncio.to_thread(vault_token, world)
+    assert session is not None
+    got = {p["uid"] for p in after.structured_content["projects"]}
+    seen = await asyncio.to_thread(
+        httpx.post,
+        world.sim.url + "/v1/dashboard/projects",
+        json={"filter": {}, "sort": []},
+        headers={"Authorization": session},
+        timeout=30,
+    )
+    assert seen.status_code == 200, seen.text
+    assert got == {item["metadata"]["uid"] for item in seen.json()["items"]}
+    every = httpx.get(world.sim.url + "/__sim/data/projects", headers={"ApiKey": SIM_KEY}, timeout=30)
+    assert got < set(every.json()["uids"])  # dev1's own view, not the API key's
