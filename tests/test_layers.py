@@ -31,6 +31,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "ingestor.config",
     ),
     "ingestor.store": ("ingestor.catalog", "ingestor.crawl.snapshot", "ingestor.errors"),
+    "ingestor.creation": ("ingestor.palette.schema",),
     "ingestor.scheduler": ("ingestor.config", "ingestor.store", "ingestor.crawl.service", "ingestor.errors"),
     "ingestor.access": ("ingestor.palette", "ingestor.auth", "ingestor.config", "ingestor.errors"),
     "ingestor.mcp": (
@@ -44,6 +45,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "ingestor.logging",
     ),
     "ingestor.api": (
+        "ingestor.creation",
         "ingestor.mcp",
         "ingestor.access",
         "ingestor.palette",

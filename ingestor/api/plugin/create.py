@@ -1,8 +1,9 @@
 """Plugin routes: cluster creation (19) and virtual cluster creation (20), each attempt audited.
 
-Only the structure the route needs is checked here (a JSON object, the cloud type, the name, the group);
-Palette validates the entity itself and its 400/422 answers become our 422. Bodies are never logged.
-Imports ``api``, ``auth.permissions`` and ``palette.errors`` of ours.
+Bodies are the seed's simple ones (built into Palette entities by ``ingestor.creation``) or Palette entities
+(repaired, compat F5); both are validated against Palette's definitions, so a bad field is our 422 naming it
+and nothing reaches Palette. Palette's own refusal is a 422 with its code. The audit line records who, what,
+where and the outcome; bodies are never logged. A crawl of the project follows each creation.
 """
 
 from __future__ import annotations
@@ -22,9 +23,20 @@ from starlette.requests import ClientDisconnect
 from ingestor.access.inputs import UID
 from ingestor.api.auth import Caller
 from ingestor.api.plugin.common import CallerDep, ErrorBody, InstanceQuery, ProjectQuery
-from ingestor.api.plugin.context import LiveCall, authorize, check_uid, open_call
+from ingestor.api.plugin.context import LiveCall, authorize, open_call
+from ingestor.api.plugin.create_support import (
+    crawl_after_creation,
+    group_endpoint_type,
+    profile_variables,
+    validator,
+)
 from ingestor.api.plugin.failures import PluginError, bad_request
 from ingestor.auth.permissions import CREATE_CLUSTER
+from ingestor.creation.build import cluster_entity, virtual_entity
+from ingestor.creation.entity import normalise
+from ingestor.creation.entity import problems as entity_problems
+from ingestor.creation.problems import InvalidRequestError, Problem
+from ingestor.creation.requests import ClusterRequest, VirtualRequest, parse_cluster, parse_virtual
 from ingestor.palette.errors import BadRequestError, PaletteError
 
 log = structlog.get_logger(__name__)
@@ -49,16 +61,35 @@ def _object_schema(required: list[str], **properties: dict[str, Any]) -> dict[st
     return {"type": "object", "required": required, "properties": properties, "additionalProperties": True}
 
 
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic JSON schema with its ``$defs`` inlined (the OpenAPI document has no room for them)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(dict(defs[ref.removeprefix("#/$defs/")]))
+            return {key: walk(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    inlined: dict[str, Any] = walk(schema)
+    return inlined
+
+
 _NAME = _object_schema(["name"], name={"type": "string", "pattern": r"\S"})
-# What the routes check of the body, for the OpenAPI document (the routes read the raw body themselves,
-# so malformed JSON is our 400, not FastAPI's 422).
-CLUSTER_BODY: dict[str, Any] = _object_schema(
+# What the routes take, for the OpenAPI document (the routes read the raw body themselves, so malformed
+# JSON is our 400, not FastAPI's 422): the seed's simple body, or a Palette entity.
+ENTITY_BODY: dict[str, Any] = _object_schema(
     ["metadata", "spec"],
     metadata=_NAME,
     spec=_object_schema(["cloudType"], cloudType={"type": "string", "enum": sorted(CREATE_KINDS)}),
 )
+CLUSTER_BODY: dict[str, Any] = {"anyOf": [_inline(ClusterRequest.model_json_schema()), ENTITY_BODY]}
 _GROUP = _object_schema(["uid"], uid={"type": "string", "pattern": UID.pattern})
-VIRTUAL_BODY: dict[str, Any] = _object_schema(
+WRAPPED_BODY: dict[str, Any] = _object_schema(
     ["clusterConfig"],
     clusterConfig=_object_schema(
         ["metadata", "spec"],
@@ -71,6 +102,7 @@ VIRTUAL_BODY: dict[str, Any] = _object_schema(
         ),
     ),
 )
+VIRTUAL_BODY: dict[str, Any] = {"anyOf": [_inline(VirtualRequest.model_json_schema()), WRAPPED_BODY]}
 
 
 def _request_body(schema: dict[str, Any]) -> dict[str, Any]:
@@ -90,6 +122,7 @@ CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorBody, "description": "Palette refused the entity (its code in `code`)"},
 }
 OUTCOMES = {400: "invalid", 401: "reauth", 403: "denied", 409: "conflict", 422: "rejected"}
+"""Audit outcome per status; our 422 (it lists ``problems``) is ``invalid``, Palette's is ``rejected``."""
 
 
 def _bounded(value: object, limit: int) -> str:
@@ -109,7 +142,7 @@ class CreationAudit:
     cloud_type: str | None = None
     uid: str | None = None
 
-    def record(self, outcome: str, status: int) -> None:
+    def record(self, outcome: str, status: int, code: str | None = None) -> None:
         log.info(
             "plugin.cluster_create",
             route=self.route,
@@ -120,6 +153,7 @@ class CreationAudit:
             cloud_type=self.cloud_type,
             outcome=outcome,
             status=status,
+            palette_code=code,
             uid=self.uid,
         )
 
@@ -136,7 +170,8 @@ async def audited(request: Request, caller: Caller, route: str) -> AsyncIterator
     try:
         yield audit
     except PluginError as exc:
-        audit.record(OUTCOMES.get(exc.status, "failed"), exc.status)
+        outcome = "invalid" if "problems" in exc.extra else OUTCOMES.get(exc.status, "failed")
+        audit.record(outcome, exc.status, code=str(exc.extra.get("code") or "") or None)
         raise
     except Exception:
         audit.record("error", 500)
@@ -172,17 +207,6 @@ def _name(entity: dict[str, Any]) -> str | None:
     return name if isinstance(name, str) and name.strip() else None
 
 
-def creation_kind(body: dict[str, Any]) -> str:
-    """The creation endpoint for ``spec.cloudType`` (400 when missing, not a string, or unsupported; C11)."""
-    cloud_type = _object(body.get("spec")).get("cloudType")
-    if not isinstance(cloud_type, str) or not cloud_type.strip():
-        raise bad_request("Invalid cluster configuration: cloudType is required")
-    kind = CREATE_KINDS.get(cloud_type.strip().lower())
-    if kind is None:
-        raise bad_request(f"Unsupported cloud type: {_bounded(cloud_type, ECHO_LIMIT)}")
-    return kind
-
-
 def rejected(exc: PaletteError) -> PluginError:
     """Palette refused the entity: 422 with its status, code and ref (never its body)."""
     shown = [
@@ -209,6 +233,34 @@ async def create(call: LiveCall, kind: str, entity: dict[str, Any]) -> str:
         raise await call.failure("Cluster", exc) from None
 
 
+def invalid(error: InvalidRequestError) -> PluginError:
+    """422 naming every bad field; nothing was sent to Palette."""
+    return PluginError(422, str(error), extra={"problems": [p.as_dict() for p in error.problems]})
+
+
+def _entity_kind(body: dict[str, Any]) -> str:
+    """The creation endpoint of a full entity, from ``spec.cloudType`` (a 422 problem when unusable)."""
+    cloud_type = _object(body.get("spec")).get("cloudType")
+    if not isinstance(cloud_type, str) or not cloud_type.strip():
+        raise InvalidRequestError([Problem("spec.cloudType", "is required")])
+    kind = CREATE_KINDS.get(cloud_type.strip().lower())
+    if kind is None:
+        raise InvalidRequestError(
+            [Problem("spec.cloudType", f"must be one of {', '.join(sorted(CREATE_KINDS))}")]
+        )
+    return kind
+
+
+def checked_entity(kind: str, body: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``body`` repaired (F5) and validated against Palette's definition for ``kind``."""
+    entity, repairs = normalise(body)
+    found = [Problem(prefix + p.field, p.message) for p in repairs]
+    found += entity_problems(kind, entity, validator(), prefix)
+    if found:
+        raise InvalidRequestError(found)
+    return entity
+
+
 @router.post(
     "/clusters", status_code=201, responses=CREATE_RESPONSES, openapi_extra=_request_body(CLUSTER_BODY)
 )
@@ -218,26 +270,38 @@ async def create_cluster(
     instance: InstanceQuery = None,
     projectUid: ProjectQuery = None,  # noqa: N803 (the contract's parameter name)
 ) -> JSONResponse:
-    """Route 19: create a cluster from a Palette creation entity (compat.md 8.6), forwarded as sent to
-    ``POST /v1/spectroclusters/<kind>``, where the kind follows ``spec.cloudType`` (``eks``, ``aws``,
-    ``aks``, ``azure``, ``vsphere``; ``nested`` or ``virtual`` → ``virtual``). Answers 201 ``{"uid"}``.
+    """Route 19: create an EKS, AWS, AKS, Azure or vSphere cluster (or a virtual one from its entity).
 
-    Only structural checks happen here (a JSON object, a string ``spec.cloudType`` that is supported, a
-    ``metadata.name``); the entity's schema is Palette's to check, and its refusal is a 422 with Palette's
-    code. Needs ``spectrocloud.cluster.create`` and the caller's own Palette session unless permissions
-    are enabled (then the instance API key may stand in).
+    Two bodies: the seed's simple body (``cloudType``, ``name``, ``cloudAccountUid``, ``profileUids``,
+    ``machinePoolConfig[]`` …; docs/plugin-api.md), from which the Palette entity for that cloud is built;
+    or a full Palette entity with ``spec.cloudType`` (the anchor's contract), repaired (F5) and validated.
+    Either way every bad field is a 422 before anything is sent; Palette's own refusal is a 422 with its code.
+    Needs ``spectrocloud.cluster.create``. A crawl of the project follows at once. Answers 201 ``{"uid"}``.
     """
     async with audited(request, caller, "POST /clusters") as audit:
         await authorize(request, caller, CREATE_CLUSTER)
         body = await json_object(request)
-        name = _name(body)
-        audit.name = _bounded(name or "", LOG_LIMIT) or None
-        audit.cloud_type = kind = creation_kind(body)
-        if name is None:
-            raise bad_request("Invalid cluster configuration: metadata.name is required")
-        call = await open_call(request, caller, None, sensitive=True)
+        try:
+            if "spec" in body or "metadata" in body:
+                audit.name = _bounded(_name(body) or "", LOG_LIMIT) or None
+                audit.cloud_type = kind = _entity_kind(body)
+                entity = checked_entity(kind, body)
+                call = await open_call(request, caller, None, sensitive=True)
+            else:
+                simple = parse_cluster(body)
+                audit.name, audit.cloud_type = simple.name, simple.cloudType
+                call = await open_call(request, caller, None, sensitive=True)
+                audit.instance, audit.project = call.instance, call.project_uid
+                variables = await profile_variables(
+                    call, simple.profileUids, simple.profileVariables, simple.clusterVariables
+                )
+                kind, entity = cluster_entity(simple, variables)
+                entity = checked_entity(kind, entity)
+        except InvalidRequestError as exc:
+            raise invalid(exc) from None
         audit.instance, audit.project = call.instance, call.project_uid
-        audit.uid = await create(call, kind, body)
+        audit.uid = await create(call, kind, entity)
+        await crawl_after_creation(request, call.instance, call.project_uid)
         return call.json({"uid": audit.uid}, status_code=201)
 
 
@@ -247,6 +311,13 @@ def cluster_group_uid(entity: dict[str, Any]) -> str | None:
     host = _object(_object(spec.get("clusterConfig")).get("hostClusterConfig"))
     uid = _object(host.get("clusterGroup")).get("uid")
     return uid if isinstance(uid, str) and uid else None
+
+
+def _endpoint(entity: dict[str, Any]) -> dict[str, Any] | None:
+    spec = _object(entity.get("spec"))
+    host = _object(_object(spec.get("clusterConfig")).get("hostClusterConfig"))
+    endpoint = host.get("clusterEndpoint")
+    return endpoint if isinstance(endpoint, dict) else None
 
 
 @router.post(
@@ -261,26 +332,47 @@ async def create_virtual_cluster(
     instance: InstanceQuery = None,
     projectUid: ProjectQuery = None,  # noqa: N803 (the contract's parameter name)
 ) -> JSONResponse:
-    """Route 20: create a virtual cluster from ``{"clusterConfig": <Palette virtual cluster entity>}``,
-    forwarded as ``POST /v1/spectroclusters/virtual``. Answers 201 ``{"uid"}``.
+    """Route 20: create a virtual cluster in a cluster group.
 
-    Only structural checks happen here: ``clusterConfig.metadata.name`` and a well-formed
-    ``clusterConfig.spec.clusterConfig.hostClusterConfig.clusterGroup.uid`` are required; Palette checks
-    the rest (its refusal is a 422). Needs ``spectrocloud.cluster.create``, like route 19.
+    Two bodies: the anchor's ``{"clusterConfig": <Palette virtual cluster entity>}``, repaired and validated;
+    or a simple one (``name``, ``clusterGroupUid``, ``cpu``, ``memoryGiB``, ``storageGiB``, add-on
+    ``profileUids`` …). The endpoint type comes from the cluster group's settings unless given. Every bad
+    field is a 422 before anything is sent. Needs ``spectrocloud.cluster.create``, like route 19.
     """
     async with audited(request, caller, "POST /virtualclusters") as audit:
         audit.cloud_type = "virtual"
         await authorize(request, caller, CREATE_CLUSTER)
-        entity = _object((await json_object(request)).get("clusterConfig"))
-        name = _name(entity)
-        audit.name = _bounded(name or "", LOG_LIMIT) or None
-        if name is None:
-            raise bad_request("Cluster name is required")
-        group_uid = cluster_group_uid(entity)
-        if group_uid is None:
-            raise bad_request("Cluster group UID is required")
-        check_uid("clusterGroup.uid", group_uid)
-        call = await open_call(request, caller, None, sensitive=True)
+        body = await json_object(request)
+        try:
+            if "clusterConfig" in body:
+                wrapped = body["clusterConfig"]
+                if not isinstance(wrapped, dict):
+                    raise InvalidRequestError([Problem("clusterConfig", "must be a virtual cluster entity")])
+                audit.name = _bounded(_name(wrapped) or "", LOG_LIMIT) or None
+                entity = checked_entity("virtual", wrapped, "clusterConfig.")
+                call = await open_call(request, caller, None, sensitive=True)
+                group = cluster_group_uid(entity)
+                endpoint = _endpoint(entity)
+                if group is not None and (endpoint is None or not endpoint.get("type")):
+                    inherited = await group_endpoint_type(
+                        call, group, "clusterConfig.spec.clusterConfig.hostClusterConfig.clusterGroup.uid"
+                    )
+                    host = entity["spec"]["clusterConfig"]["hostClusterConfig"]
+                    host["clusterEndpoint"] = {**(endpoint or {}), "type": inherited, "config": {}}
+            else:
+                simple = parse_virtual(body)
+                audit.name = simple.name
+                call = await open_call(request, caller, None, sensitive=True)
+                audit.instance, audit.project = call.instance, call.project_uid
+                inherited = await group_endpoint_type(call, simple.clusterGroupUid, "clusterGroupUid")
+                variables = await profile_variables(
+                    call, simple.profileUids, simple.profileVariables, simple.clusterVariables
+                )
+                entity = virtual_entity(simple, simple.endpointType or inherited, variables)
+                entity = checked_entity("virtual", entity)
+        except InvalidRequestError as exc:
+            raise invalid(exc) from None
         audit.instance, audit.project = call.instance, call.project_uid
         audit.uid = await create(call, "virtual", entity)
+        await crawl_after_creation(request, call.instance, call.project_uid)
         return call.json({"uid": audit.uid}, status_code=201)
