@@ -33,6 +33,11 @@ def _object(value: Any) -> Entity:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    """``value`` when it is a list; anything else is the schema's to report."""
+    return value if isinstance(value, list) else []
+
+
 def normalise(entity: Entity) -> tuple[Entity, list[Problem]]:
     """A repaired deep copy of ``entity`` and the problems repair could not settle."""
     fixed = copy.deepcopy(entity)
@@ -48,8 +53,8 @@ def normalise(entity: Entity) -> tuple[Entity, list[Problem]]:
         else:
             spec["machinepoolconfig"] = spec.pop("machinePoolConfig")
     static_pools = False
-    for pool in spec.get("machinepoolconfig") or []:
-        for placement in _object(_object(pool).get("cloudConfig")).get("placements") or []:
+    for pool in _list(spec.get("machinepoolconfig")):
+        for placement in _list(_object(_object(pool).get("cloudConfig")).get("placements")):
             network = _object(placement).get("network")
             if isinstance(network, dict):
                 if network.get("parentPoolUid") in ("", None):
@@ -63,7 +68,7 @@ def normalise(entity: Entity) -> tuple[Entity, list[Problem]]:
     for key in ("clusterConfig", "policies"):
         if spec.get(key) == {}:
             del spec[key]
-    for profile in spec.get("profiles") or []:
+    for profile in _list(spec.get("profiles")):
         if isinstance(profile, dict) and isinstance(profile.get("variables"), dict):
             profile["variables"] = [
                 {"name": str(name), "value": _text(value)} for name, value in profile["variables"].items()
@@ -71,7 +76,10 @@ def normalise(entity: Entity) -> tuple[Entity, list[Problem]]:
     return fixed, problems
 
 
-def _text(value: Any) -> str:
+def _text(value: Any) -> Any:
+    """A scalar as Palette's string; anything else unchanged, so the schema reports it."""
+    if isinstance(value, dict | list):
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
@@ -86,7 +94,7 @@ def problems(kind: str, entity: Entity, validator: SpecValidator, prefix: str = 
 
 def _schema_problem(line: str, prefix: str) -> Problem:
     where, _, message = line.partition(": ")
-    where = "" if where == "$" else _INDEX.sub(r"[\1]", where)
+    where = "" if where in ("$", "(root)") else _INDEX.sub(r"[\1]", where)
     field = f"{prefix}{where}" if where else (prefix.rstrip(".") or "(body)")
     return Problem(field, message)
 
@@ -98,9 +106,12 @@ def _rules(kind: str, entity: Entity) -> list[Problem]:
         out.append(Problem("metadata.name", "is required"))
     elif not re.fullmatch(NAME_PATTERN, name):
         out.append(Problem("metadata.name", "must be lower-case letters, digits and '-', at most 63"))
+    if entity.get("spec") is None:  # no creation definition requires it, Palette does
+        out.append(Problem("spec", "is required"))
+        return out
     spec = _object(entity.get("spec"))
     if not spec:
-        return out  # the schema reports the missing spec
+        return out  # not an object, or empty: the schema reports it
     pools = spec.get("machinepoolconfig")
     if not isinstance(pools, list) or not pools:
         out.append(Problem("spec.machinepoolconfig", "at least one machine pool is required"))

@@ -40,7 +40,7 @@ def path(parts: Iterable[str | int], prefix: str = "") -> str:
     return out or "(body)"
 
 
-_TYPE_NAMES = frozenset({"str", "int", "float", "bool", "VsphereInstance"})
+_TYPE_NAMES = frozenset({"str", "constrained-str", "int", "float", "bool", "VsphereInstance"})
 
 
 def _type_tag(part: str | int) -> bool:

@@ -149,6 +149,7 @@ def parse_virtual(body: dict[str, Any]) -> VirtualRequest:
     except ValidationError as exc:
         raise InvalidRequestError(from_pydantic(exc)) from None
     problems = _variable_targets(request.profileUids, request.profileVariables)
+    problems += _listed_twice(request.profileUids)
     if problems:
         raise InvalidRequestError(problems)
     return request
@@ -160,9 +161,12 @@ def cluster_rules(request: ClusterRequest) -> list[Problem]:
     problems = _cloud_settings(cloud, request.model_dump(exclude_none=True))
     problems += _pools(cloud, request.machinePoolConfig)
     problems += _variable_targets(request.profileUids, request.profileVariables)
-    if len(set(request.profileUids)) != len(request.profileUids):
-        problems.append(Problem("profileUids", "lists a profile twice"))
+    problems += _listed_twice(request.profileUids)
     return problems
+
+
+def _listed_twice(profiles: list[str]) -> list[Problem]:
+    return [Problem("profileUids", "lists a profile twice")] if len(set(profiles)) != len(profiles) else []
 
 
 def _cloud_settings(cloud: str, body: dict[str, Any]) -> list[Problem]:

@@ -67,7 +67,7 @@ def assign(
             chosen[uid][name] = text(value)
     for uid in profile_uids:
         for definition in declared.get(uid, ()):
-            if definition.required and definition.name not in chosen[uid] and not definition.default:
+            if definition.required and not chosen[uid].get(definition.name) and not definition.default:
                 problems.append(
                     Problem(
                         f"profileVariables.{uid}.{definition.name}",
