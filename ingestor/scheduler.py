@@ -1,8 +1,11 @@
-"""Periodic and manual crawls: one APScheduler job and one SQL lease per instance, bounded concurrency.
+"""Periodic, manual and project crawls: one APScheduler job and one SQL lease per instance, bounded
+concurrency.
 
 Never two crawls of one instance at once (a per-instance lock here, a lease row across replicas); replicas on
 one database crawl each instance once per interval (the lease holder skips when a run started recently).
-Imports ``config``, ``crawl.service`` (lazily) and ``store``; no surface imports it but ``api`` and ``cli``.
+Project crawls (``crawl_project``, after a creation) queue behind whatever crawl of the instance is running
+and coalesce. Imports ``config``, ``crawl.service`` (lazily) and ``store``; only ``api`` and ``cli`` import
+it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal, Protocol
 
 import structlog
@@ -27,13 +31,18 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from ingestor.config import EnvironmentSettings, Settings
 from ingestor.store import lease, queries
 from ingestor.store.db import Database, instance_key, utcnow
-from ingestor.store.writer import CommitResult
+from ingestor.store.writer import FULL_TRIGGERS, PROJECT_TRIGGER, CommitResult
 
 log = structlog.get_logger(__name__)
 
 Trigger = Literal["schedule", "manual", "start"]
 TriggerState = Literal["started", "running", "busy"]
 STOP_GRACE_SECONDS = 10.0
+PROJECT_RETRY_SECONDS = 2.0
+"""How long a project crawl waits before asking again for a lease another replica holds."""
+PROJECT_WAIT_SECONDS = 600.0
+"""How long a project crawl keeps asking for a lease held elsewhere before it gives up (the other replica's
+crawl, or the next scheduled one, then covers the project)."""
 
 
 class CrawlFn(Protocol):
@@ -42,6 +51,24 @@ class CrawlFn(Protocol):
     def __call__(
         self, settings: Settings, env: EnvironmentSettings, db: Database, *, trigger: str, replica_id: str
     ) -> Awaitable[CommitResult]: ...
+
+
+class ProjectCrawlFn(Protocol):
+    """``run_crawl(..., trigger="project", only_projects=...)``'s shape: a project-scoped crawl and commit."""
+
+    def __call__(
+        self,
+        settings: Settings,
+        env: EnvironmentSettings,
+        db: Database,
+        *,
+        project_uids: frozenset[str],
+        replica_id: str,
+    ) -> Awaitable[CommitResult]: ...
+
+
+ProjectCrawl = asyncio.Future[CommitResult | None]
+"""Resolves when a project crawl requested by ``crawl_project`` has run (never with an exception)."""
 
 
 class UnknownInstanceError(LookupError):
@@ -89,10 +116,20 @@ class _Instance:
     task: asyncio.Task[CommitResult | None] | None = None
     last_result: CommitResult | None = None
     last_skip: str | None = None
+    waiting: dict[str, list[ProjectCrawl]] = field(default_factory=dict)
+    """Project uid -> the requests waiting for a project crawl that starts after them."""
+    drainer: asyncio.Task[None] | None = None
+    """Runs the waiting project crawls, one batch at a time."""
+
+    @property
+    def crawling(self) -> bool:
+        """A crawl of the whole instance is running (or waiting for the lock) here."""
+        return self.task is not None and not self.task.done()
 
     @property
     def busy(self) -> bool:
-        return self.lock.locked() or (self.task is not None and not self.task.done())
+        """Any crawl of the instance runs here (a project crawl holds the lock while it runs)."""
+        return self.lock.locked() or self.crawling
 
 
 async def _default_crawl(
@@ -101,6 +138,21 @@ async def _default_crawl(
     from ingestor.crawl.service import run_crawl
 
     return await run_crawl(settings, env, db, trigger=trigger, replica_id=replica_id)
+
+
+async def _default_project_crawl(
+    settings: Settings,
+    env: EnvironmentSettings,
+    db: Database,
+    *,
+    project_uids: frozenset[str],
+    replica_id: str,
+) -> CommitResult:
+    from ingestor.crawl.service import run_crawl
+
+    return await run_crawl(
+        settings, env, db, trigger=PROJECT_TRIGGER, replica_id=replica_id, only_projects=project_uids
+    )
 
 
 class CrawlScheduler:
@@ -114,11 +166,18 @@ class CrawlScheduler:
         replica_id: str | None = None,
         crawl: CrawlFn | None = None,
         renew_every: float | None = None,
+        project_crawl: ProjectCrawlFn | None = None,
+        project_retry_seconds: float = PROJECT_RETRY_SECONDS,
+        project_wait_seconds: float = PROJECT_WAIT_SECONDS,
     ) -> None:
         self.settings = settings
         self.db = db
         self.replica_id = replica_id or default_replica_id()
         self._crawl: CrawlFn = crawl or _default_crawl
+        self._project_crawl: ProjectCrawlFn = project_crawl or _default_project_crawl
+        self.project_retry_seconds = project_retry_seconds
+        self.project_wait_seconds = project_wait_seconds
+        self._stopping = False
         self._instances = {
             instance_key(env.name): _Instance(env, instance_key(env.name))
             for env in catalog_environments(settings)
@@ -150,6 +209,7 @@ class CrawlScheduler:
         """Schedule one job per instance (``scheduler.enabled``) and the start-up crawls (``runOnStart``)."""
         options = self.settings.scheduler
         self.started_at = utcnow()
+        self._stopping = False
         if not options.enabled:
             log.info("scheduler.disabled", instances=self.instances)
             return
@@ -179,13 +239,18 @@ class CrawlScheduler:
     async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
         """Stop scheduling, let running crawls finish for ``grace`` seconds, then cancel them.
 
-        A cancelled crawl commits nothing (its commit is one transaction) and records a failed run.
+        A cancelled crawl commits nothing (its commit is one transaction) and records a failed run; project
+        crawls still waiting resolve with ``None``.
         """
+        self._stopping = True  # no new project crawls; waiting ones resolve with None
         if self._apscheduler is not None:
             self._apscheduler.shutdown(wait=False)
             self._apscheduler = None
         tasks = [
-            inst.task for inst in self._instances.values() if inst.task is not None and not inst.task.done()
+            task
+            for inst in self._instances.values()
+            for task in (inst.task, inst.drainer)
+            if task is not None and not task.done()
         ]
         if not tasks:
             return
@@ -202,12 +267,12 @@ class CrawlScheduler:
     async def trigger(self, instance: str, trigger: Trigger = "manual") -> TriggerResult:
         """Start a crawl now (no interval check) unless one runs here or another replica holds the lease."""
         inst = self._get(instance)
-        if inst.busy:
+        if inst.crawling:
             return TriggerResult(inst.key, "running", self.replica_id)
         holder = await self.db.run(lease.holder_of, lease_name(inst.key))
         if holder is not None and holder != self.replica_id:
             return TriggerResult(inst.key, "busy", holder)
-        if inst.busy:  # another trigger won the race while we read the lease
+        if inst.crawling:  # another trigger won the race while we read the lease
             return TriggerResult(inst.key, "running", self.replica_id)
         self._spawn(inst, trigger, check_interval=False)
         return TriggerResult(inst.key, "started", self.replica_id)
@@ -215,9 +280,11 @@ class CrawlScheduler:
     async def crawl_now(
         self, instance: str, trigger: Trigger = "manual", *, check_interval: bool = False
     ) -> CommitResult | None:
-        """Crawl and wait; ``None`` when skipped (running here, lease elsewhere, crawled too recently)."""
+        """Crawl and wait; ``None`` when skipped (running here, lease elsewhere, crawled too recently).
+
+        A project crawl running here is waited for, not a reason to skip."""
         inst = self._get(instance)
-        if inst.busy:
+        if inst.crawling:
             return None
         return await self._spawn(inst, trigger, check_interval=check_interval)
 
@@ -226,11 +293,99 @@ class CrawlScheduler:
         inst = self._instances.get(instance)
         if inst is None:
             return
-        if inst.busy:
+        if inst.crawling:  # only a crawl of the whole instance skips a tick; a project crawl is waited for
             inst.last_skip = "a crawl of this instance was still running"
             log.info("scheduler.skipped", instance=instance, reason=inst.last_skip)
             return
         self._spawn(inst, "schedule", check_interval=True)
+
+    async def crawl_project(self, instance: str, project_uid: str) -> ProjectCrawl:
+        """Crawl one project of ``instance`` soon (after a creation there); returns at once.
+
+        The project crawl fetches that project's parts (and the context their mapping reads) and commits
+        only them (``run_crawl(only_projects=...)``, trigger ``project``); listeners fire after it commits,
+        as for any crawl. It starts now if no crawl of the instance runs; otherwise right after the running
+        one (which may have started before the creation), also when another replica holds the lease (asked
+        again every ``project_retry_seconds`` for up to ``project_wait_seconds``). Requests waiting together
+        run as one crawl; a request made while its project is being crawled gets a crawl of its own after.
+
+        Returns a future (awaiting it is optional) that resolves with that run's ``CommitResult``, or with
+        ``None`` if it could not run (lease never free, scheduler stopping, unexpected error); it never
+        raises. Raises ``UnknownInstanceError`` for an instance that is not crawled, ``ValueError`` for an
+        empty project uid.
+        """
+        inst = self._get(instance)
+        if not project_uid:
+            raise ValueError("a project uid is required")
+        done: ProjectCrawl = asyncio.get_running_loop().create_future()
+        if self._stopping:
+            done.set_result(None)
+            return done
+        inst.waiting.setdefault(project_uid, []).append(done)
+        if inst.drainer is None or inst.drainer.done():
+            inst.drainer = asyncio.create_task(self._drain(inst), name=f"project-crawl:{inst.key}")
+        log.info("scheduler.project_crawl_requested", instance=inst.key, project=project_uid)
+        return done
+
+    async def _drain(self, inst: _Instance) -> None:
+        """Run waiting project crawls one batch at a time until none waits; never raises but cancels."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.project_wait_seconds
+        batch: dict[str, list[ProjectCrawl]] = {}
+        try:
+            while inst.waiting:
+                async with inst.lock, self._slots:
+                    batch, inst.waiting = inst.waiting, {}
+                    ran, result = await self._project_once(inst, frozenset(batch))
+                if ran or loop.time() >= give_up:
+                    if not ran:
+                        log.warning(
+                            "scheduler.project_crawl_abandoned", instance=inst.key, projects=sorted(batch)
+                        )
+                    _resolve(batch, result)
+                    batch = {}
+                    give_up = loop.time() + self.project_wait_seconds
+                    continue
+                for uid, futures in inst.waiting.items():  # requests made meanwhile join the batch
+                    batch.setdefault(uid, []).extend(futures)
+                inst.waiting, batch = batch, {}
+                await asyncio.sleep(self.project_retry_seconds)
+        except asyncio.CancelledError:  # stopped: nobody waits forever
+            waiting, inst.waiting = inst.waiting, {}
+            _resolve(batch, None)
+            _resolve(waiting, None)
+            raise
+
+    async def _project_once(self, inst: _Instance, uids: frozenset[str]) -> tuple[bool, CommitResult | None]:
+        """One project crawl holding the lease: ``(ran, result)``; ``ran`` is false when the lease is
+        elsewhere (or could not be read), so the caller asks again later."""
+        name = lease_name(inst.key)
+        try:
+            taken = await self.db.run(lease.try_acquire, name, self.replica_id, self.lease_seconds)
+        except Exception as exc:
+            log.warning("scheduler.project_lease_failed", instance=inst.key, error_class=type(exc).__name__)
+            return False, None
+        if not taken:
+            log.info(
+                "scheduler.project_crawl_waits", instance=inst.key, reason="another replica holds the lease"
+            )
+            return False, None
+        try:
+
+            def start() -> Awaitable[CommitResult]:
+                return self._project_crawl(
+                    self.settings, inst.env, self.db, project_uids=uids, replica_id=self.replica_id
+                )
+
+            return True, await self._crawl_holding(inst, name, start, scoped=True)
+        except Exception as exc:  # like a full crawl: never an unobserved exception
+            log.error(
+                "scheduler.crawl_error", instance=inst.key, error_class=type(exc).__name__, exc_info=exc
+            )
+            return True, None
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.db.run(lease.release, name, self.replica_id))
 
     def _spawn(
         self, inst: _Instance, trigger: Trigger, *, check_interval: bool
@@ -258,7 +413,13 @@ class CrawlScheduler:
                         inst, "a crawl started within the interval (another replica's, or before a restart)"
                     )
                     return None
-                return await self._crawl_holding(inst, trigger, name)
+
+                def start() -> Awaitable[CommitResult]:
+                    return self._crawl(
+                        self.settings, inst.env, self.db, trigger=trigger, replica_id=self.replica_id
+                    )
+
+                return await self._crawl_holding(inst, name, start)
             except Exception as exc:  # a crawl task never dies with an unobserved exception
                 log.error(
                     "scheduler.crawl_error", instance=inst.key, error_class=type(exc).__name__, exc_info=exc
@@ -274,26 +435,38 @@ class CrawlScheduler:
         log.info("scheduler.skipped", instance=inst.key, reason=reason)
 
     async def _recently_crawled(self, inst: _Instance) -> bool:
-        last = await self.db.run(queries.last_run, inst.key)
+        last = await self.db.run(partial(queries.last_run, triggers=FULL_TRIGGERS), inst.key)
         if last is None:
             return False
         interval = inst.env.catalog_provider.refresh_interval_seconds
         gap = min_gap_seconds(interval, self.settings.scheduler.jitter_seconds)
         return (utcnow() - last.started_at).total_seconds() < gap
 
-    async def _crawl_holding(self, inst: _Instance, trigger: Trigger, name: str) -> CommitResult | None:
-        crawl = asyncio.ensure_future(
-            self._crawl(self.settings, inst.env, self.db, trigger=trigger, replica_id=self.replica_id)
-        )
+    async def _crawl_holding(
+        self,
+        inst: _Instance,
+        name: str,
+        start: Callable[[], Awaitable[CommitResult]],
+        *,
+        scoped: bool = False,
+    ) -> CommitResult | None:
+        """Run a crawl while renewing the lease ``name``, then tell the listeners. A project crawl
+        (``scoped``) leaves ``last_skip``/``last_result`` to the crawls of the whole instance."""
+        crawl = asyncio.ensure_future(start())
         renewer = asyncio.create_task(self._keep_lease(inst, name, crawl))
-        inst.last_skip = None
+        if not scoped:
+            inst.last_skip = None
         try:
             result = await crawl
         except asyncio.CancelledError:
             me = asyncio.current_task()
             if me is not None and me.cancelling():
                 raise  # we are being stopped
-            self._skip(inst, "the crawl lease was lost to another replica; the crawl was cancelled")
+            reason = "the crawl lease was lost to another replica; the crawl was cancelled"
+            if scoped:
+                log.warning("scheduler.project_crawl_lost_lease", instance=inst.key)
+            else:
+                self._skip(inst, reason)
             return None
         finally:
             renewer.cancel()
@@ -301,7 +474,8 @@ class CrawlScheduler:
                 crawl.cancel()
                 with contextlib.suppress(BaseException):
                     await crawl
-        inst.last_result = result
+        if not scoped:
+            inst.last_result = result
         for listener in self._listeners:
             try:
                 listener(inst.key, result)
@@ -341,6 +515,12 @@ class CrawlScheduler:
     def last_skip(self, instance: str) -> str | None:
         return self._get(instance).last_skip
 
+    async def project_crawls_idle(self, instance: str) -> None:
+        """Wait until no project crawl of ``instance`` is waiting or running here (tests, shutdown)."""
+        inst = self._get(instance)
+        while inst.drainer is not None and not inst.drainer.done():
+            await asyncio.wait({inst.drainer})
+
     def _get(self, instance: str) -> _Instance:
         inst = self._instances.get(instance)
         if inst is None:
@@ -349,3 +529,11 @@ class CrawlScheduler:
         if inst is None:
             raise UnknownInstanceError(instance)
         return inst
+
+
+def _resolve(requests: dict[str, list[ProjectCrawl]], result: CommitResult | None) -> None:
+    """Answer every request of a batch (those already answered or cancelled are skipped)."""
+    for futures in requests.values():
+        for future in futures:
+            if not future.done():
+                future.set_result(result)

@@ -24,6 +24,7 @@ from ingestor.scheduler import CrawlScheduler, TriggerResult, UnknownInstanceErr
 from ingestor.store import lease, queries
 from ingestor.store.db import Database
 from ingestor.store.rows import HeldRow, InstanceState, PartStateRow, RunRow
+from ingestor.store.writer import FULL_TRIGGERS
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["status"])
@@ -42,6 +43,7 @@ class InstanceRecord:
     held: list[HeldRow]
     project_names: dict[str, str]
     lease_holder: str | None
+    last_full: RunRow | None = None
 
 
 def read_instance(db: Database, instance: str) -> InstanceRecord:
@@ -58,6 +60,7 @@ def read_instance(db: Database, instance: str) -> InstanceRecord:
         held=queries.held_removals(db, instance),
         project_names=names,
         lease_holder=lease.holder_of(db, lease_name(instance)),
+        last_full=queries.last_run(db, instance, triggers=FULL_TRIGGERS),
     )
 
 
@@ -102,11 +105,19 @@ def run_summary(run: RunRow) -> dict[str, Any]:
 
 
 def project_outcomes(record: InstanceRecord) -> list[dict[str, Any]]:
-    """Per scope (the tenant, then each project by name): the last run's part outcomes and last success."""
-    last = record.runs[0] if record.runs else None
+    """Per scope (the tenant, then each project by name): each part's latest outcome and last success.
+
+    The last full crawl's outcomes, with those of later project crawls (after a creation) laid over them.
+    """
     ok_at = {(p.scope, p.kind): p.last_ok_at for p in record.parts}
+    latest: dict[tuple[str, str], Any] = {}
+    base = [record.last_full] if record.last_full is not None else []
+    later = [run for run in reversed(record.runs) if not base or run.id > base[0].id]
+    for run in base + later:  # oldest first: a later outcome of a part replaces an earlier one
+        for o in run.outcomes:
+            latest[(o.scope, o.kind)] = o
     scopes: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for o in last.outcomes if last is not None else ():
+    for o in latest.values():
         scopes[o.scope].append(
             {
                 "kind": o.kind,

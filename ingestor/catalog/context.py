@@ -82,6 +82,19 @@ def name_requests(sel: Selection) -> list[NameRequest]:
     return requests
 
 
+def held_elsewhere(
+    requests: list[NameRequest], known_names: Mapping[tuple[str, str], str]
+) -> list[tuple[NameRequest, str]]:
+    """Stored names of objects this inventory does not contain: a partial (project-scoped) mapping must
+    not hand them out, since the full crawl keeps them for their objects."""
+    wanted = {(r.palette_kind, r.key) for r in requests}
+    return [
+        (NameRequest(palette_kind, key, SYSTEM if palette_kind == PROJECT else RESOURCE, ()), name)
+        for (palette_kind, key), name in sorted(known_names.items())
+        if (palette_kind, key) not in wanted
+    ]
+
+
 def build_context(
     inv: InstanceInventory, options: MappingOptions, sel: Selection, names: Mapping[tuple[str, str], str]
 ) -> Context:

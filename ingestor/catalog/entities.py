@@ -10,7 +10,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ingestor.catalog.context import RESOURCE, SYSTEM, Context, build_context, name_requests
+from ingestor.catalog.context import (
+    RESOURCE,
+    SYSTEM,
+    Context,
+    build_context,
+    held_elsewhere,
+    name_requests,
+)
 from ingestor.catalog.inventory import (
     CLUSTER,
     CLUSTER_GROUP,
@@ -310,15 +317,23 @@ def profile_entity(ctx: Context, family: ProfileFamily) -> MappedEntity:
 
 
 def map_inventory(
-    inv: InstanceInventory, options: MappingOptions, known_names: Mapping[tuple[str, str], str] | None = None
+    inv: InstanceInventory,
+    options: MappingOptions,
+    known_names: Mapping[tuple[str, str], str] | None = None,
+    *,
+    partial: bool = False,
 ) -> MappingResult:
     """All entities, edges and profile versions of one instance, and the problems met on the way.
 
     ``known_names`` maps ``(palette_kind, key)`` to the name the store holds, so names never change
     while their object exists. Invalid entities are left out and reported (never served).
+    ``partial``: the inventory holds only some parts (a project-scoped crawl); known names of objects
+    it does not contain stay taken, so a newcomer gets the name a full crawl would give it.
     """
     sel = select(inv, options)
-    assignment = assign_names(name_requests(sel), inv.instance, known_names or {})
+    requests = name_requests(sel)
+    reserved = held_elsewhere(requests, known_names or {}) if partial else []
+    assignment = assign_names(requests, inv.instance, known_names or {}, reserved)
     ctx = build_context(inv, options, sel, assignment.names)
     planned: Planned = []
     if options.resources.projects:

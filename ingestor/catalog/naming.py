@@ -133,10 +133,15 @@ class NameAssignment:
 
 
 def assign_names(
-    requests: Iterable[NameRequest], instance: str | None, known_names: Mapping[tuple[str, str], str]
+    requests: Iterable[NameRequest],
+    instance: str | None,
+    known_names: Mapping[tuple[str, str], str],
+    reserved: Iterable[tuple[NameRequest, str]] = (),
 ) -> NameAssignment:
     """Names for all ``requests``, independent of their order.
 
+    0. ``reserved`` names (objects outside ``requests`` that hold them, e.g. in a project-scoped crawl
+       every stored entity of another part) are taken before anything else and never handed out.
     1. A name the store already holds for the object is kept if it is still valid and free.
     2. The anchor's scheme where valid and free; ties go by kind rank, exact input, then key.
     3. Everything else gets ``<scheme truncated>-<hash>``. Steps 2-3 after a lost stored name, and
@@ -144,6 +149,10 @@ def assign_names(
     """
     todo = sorted(set(requests), key=lambda r: (KIND_RANK.get(r.palette_kind, 9), r.key, r.kind))
     out = NameAssignment({}, [])
+    wanted = {(r.palette_kind, r.key) for r in todo}
+    for holder, held in reserved:
+        if (holder.palette_kind, holder.key) not in wanted:
+            out.owner[entity_ref(holder.kind, held)] = holder
     stale = _keep_known(out, todo, known_names)
     pending = [r for r in todo if (r.palette_kind, r.key) not in out.names]
     candidates = {r: _candidate(instance, r) for r in pending}

@@ -20,4 +20,7 @@ Rules the modules implement (docs/design/ingestion.md):
   cached one; a failed detail falls back to the cached payload (stale, reported) or fails the part.
 * A part that points into a failed part is held as well (``dependency``), so no entity loses a relation
   because its target's list failed this time.
+* A project-scoped crawl (``CrawlRequest.only_projects``, ``run_crawl(only_projects=...)``) fetches those
+  projects' parts plus the context their mapping reads (``scope``), maps them as a full crawl would, and
+  commits only their parts (docs/design/ingestion.md, "Project-scoped crawls").
 """

@@ -3,7 +3,9 @@
 Parts are ``(scope, kind)`` (docs/design/ingestion.md). A part's objects enter the inventory only when
 the part completed; a failure of one part never stops the others; the overall deadline fails the parts
 still running and keeps those that finished; a part pointing into a failed one is held too
-(``dependency``). Palette I/O only: no store, no mapping.
+(``dependency``). A project-scoped crawl (``only_projects``) fetches those projects' parts plus the
+context their mapping reads (``scope``) and reports outcomes for those parts only. Palette I/O only: no
+store, no mapping.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from ingestor.catalog.inventory import (
 )
 from ingestor.catalog.options import ResourceSwitches
 from ingestor.crawl import lists
-from ingestor.crawl.dependency import hold_dependents
+from ingestor.crawl.dependency import DEPENDENCY_FAILED, hold_dependents
 from ingestor.crawl.details import CachedPayload, FreshDetail, GroupDetails, resolve_groups
 from ingestor.crawl.failure import CrawlDeadlineError, Failure, describe
+from ingestor.crawl.scope import context_clusters, context_kinds, referenced_clusters
 from ingestor.crawl.snapshot import PartOutcome, RunStats
 from ingestor.palette.client import PaletteClient
 from ingestor.palette.models import ClusterProfileSummary, ClusterSummary, ProjectSummary
@@ -64,6 +67,9 @@ class CrawlRequest:
     group_cache: Mapping[str, CachedPayload] = field(default_factory=dict)
     secrets: tuple[str, ...] = field(default=(), repr=False)
     """Values masked in every error message (the instance's API token)."""
+    only_projects: frozenset[str] | None = None
+    """A project-scoped crawl: only these projects' parts, plus the context their mapping reads (the
+    project list, the tenant's groups and profiles, the clusters they point to). ``None``: everything."""
 
     def kinds(self) -> tuple[str, ...]:
         """The part kinds fetched per scope: those switched on in ``resources.*``."""
@@ -93,6 +99,9 @@ class CrawlOutput:
     stale: list[tuple[str, str]] = field(default_factory=list)
     """``(palette_kind, uid)`` of objects built from a cached detail after their detail call failed."""
     failure: Failure | None = None
+    scopes: frozenset[str] | None = None
+    """A project-scoped crawl: the requested projects it found (listed and kept by the filters), whose
+    parts the outcomes cover; a project missing here is not evaluated at all. ``None``: a full crawl."""
 
 
 @dataclass
@@ -120,6 +129,13 @@ class _Harvest:
         self.outcomes[(scope, kind)] = PartOutcome(
             scope, kind, False, 0, failure.error_class, failure.message
         )
+
+    def only(self, scopes: frozenset[str]) -> None:
+        """Keep the outcomes, fresh details and stale marks of ``scopes`` (and the project list) only."""
+        self.outcomes = {k: o for k, o in self.outcomes.items() if k[0] in scopes or k[1] == PROJECTS}
+        in_scope = {uid for (kind, uid), part in self.part_of.items() if part[0] in scopes}
+        self.fresh = [d for d in self.fresh if d.uid in in_scope]
+        self.stale = [(kind, uid) for kind, uid in self.stale if uid in in_scope]
 
 
 def run_stats(
@@ -169,15 +185,27 @@ class Crawler:
             log.warning("crawl.projects_failed", instance=self.request.instance, error=failure.error_class)
             return CrawlOutput(None, [outcome], self._stats(before, started), failure=failure)
         self._harvest.done(TENANT, PROJECTS, PROJECT, [p.uid for p in projects if p.uid], None)
-        scopes = [TENANT, *sorted({p.uid for p in projects if p.uid and self.request.keeps(p)})]
-        await self._parts(scopes, deadline)
-        return self._output(projects, before, started)
+        kept = sorted({p.uid for p in projects if p.uid and self.request.keeps(p)})
+        kinds = self.request.kinds()
+        only = self.request.only_projects
+        if only is None:
+            await self._parts({scope: kinds for scope in [TENANT, *kept]}, deadline)
+            return self._output(projects, before, started)
+        targets = [uid for uid in kept if uid in only]
+        if missing := sorted(only.difference(targets)):  # deleted, or left out by the project filters
+            log.info("crawl.projects_not_found", instance=self.request.instance, projects=missing)
+        if targets:
+            plan = {TENANT: context_kinds(kinds), **{uid: kinds for uid in targets}}
+            await self._parts(plan, deadline)
+            await self._cluster_context(frozenset(targets), frozenset(kept) - set(targets), deadline)
+        return self._output(projects, before, started, frozenset(targets))
 
     def _deadline_error(self) -> CrawlDeadlineError:
         return CrawlDeadlineError(f"the crawl deadline of {self.request.deadline_seconds:g}s passed")
 
-    async def _parts(self, scopes: Sequence[str], deadline: float) -> None:
-        tasks = [asyncio.create_task(self._scope(scope)) for scope in scopes]
+    async def _parts(self, plan: Mapping[str, Sequence[str]], deadline: float) -> None:
+        """Fetch ``plan``'s kinds per scope; every planned part ends with an outcome."""
+        tasks = [asyncio.create_task(self._scope(scope, kinds)) for scope, kinds in plan.items()]
         try:
             _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
         finally:
@@ -189,13 +217,13 @@ class Crawler:
         failure = self._describe(
             self._deadline_error() if pending else CrawlDeadlineError("the part did not finish")
         )
-        for scope in scopes:
-            for kind in self.request.kinds():
+        for scope, kinds in plan.items():
+            for kind in kinds:
                 if (scope, kind) not in self._harvest.outcomes:
                     self._harvest.fail(scope, kind, failure)
 
-    async def _scope(self, scope: str) -> None:
-        """Every enabled kind of one scope, concurrently; projects wait for a slot of the gate."""
+    async def _scope(self, scope: str, kinds: Sequence[str]) -> None:
+        """``kinds`` of one scope, concurrently; projects wait for a slot of the gate."""
         jobs = {
             CLUSTERS: lambda: self._clusters(scope, virtual=False),
             VIRTUAL_CLUSTERS: lambda: self._clusters(scope, virtual=True),
@@ -203,10 +231,38 @@ class Crawler:
             CLUSTER_PROFILES: lambda: self._profiles(scope),
         }
         if scope == TENANT:
-            await asyncio.gather(*(jobs[kind]() for kind in self.request.kinds()))
+            await asyncio.gather(*(jobs[kind]() for kind in kinds))
             return
         async with self._gate:
-            await asyncio.gather(*(jobs[kind]() for kind in self.request.kinds()))
+            await asyncio.gather(*(jobs[kind]() for kind in kinds))
+
+    async def _cluster_context(
+        self, targets: frozenset[str], others: frozenset[str], deadline: float
+    ) -> None:
+        """A scoped crawl: fetch the clusters the targets' objects point to outside their own lists (the
+        tenant's or another crawled project's). If that fails, the parts pointing there fail too."""
+        h = self._harvest
+        if CLUSTERS not in self.request.kinds():
+            return  # a full crawl lists no clusters either: such relations are not drawn
+        have = {c.uid for c in h.clusters}
+        wanted = referenced_clusters(h.virtual, h.groups, h.part_of, targets, have)
+        if not wanted:
+            return
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                found = await context_clusters(self.client, set(wanted), others)
+        except Exception as exc:
+            cause = self._describe(self._deadline_error() if isinstance(exc, TimeoutError) else exc)
+            message = f"the clusters it points to could not be fetched: {cause.message}; kept as it was"
+            for part in sorted(set().union(*wanted.values())):
+                outcome = h.outcomes.get(part)
+                if outcome is not None and outcome.ok:
+                    h.fail(*part, Failure(DEPENDENCY_FAILED, message))
+            log.warning("crawl.context_failed", instance=self.request.instance, error=cause.error_class)
+            return
+        for scope, cluster in found:
+            h.clusters.append(cluster)
+            h.part_of[(CLUSTER, cluster.uid)] = (scope, CLUSTERS)
 
     async def _guard(self, scope: str, kind: str, work: Awaitable[T]) -> T | None:
         """``work``'s result, or ``None`` after recording the part as failed (never raises but cancels)."""
@@ -279,7 +335,11 @@ class Crawler:
         return run_stats(before, self.client.stats.snapshot(), time.monotonic() - started)
 
     def _output(
-        self, projects: list[ProjectSummary], before: Mapping[str, Mapping[str, float]], started: float
+        self,
+        projects: list[ProjectSummary],
+        before: Mapping[str, Mapping[str, float]],
+        started: float,
+        scopes: frozenset[str] | None = None,
     ) -> CrawlOutput:
         h = self._harvest
         inventory = InstanceInventory(
@@ -299,5 +359,9 @@ class Crawler:
             log.warning(
                 "crawl.parts_held", instance=self.request.instance, parts=[f"{s}/{k}" for s, k in waiting]
             )
-        outcomes = [held[key] for key in sorted(held)]
-        return CrawlOutput(inventory, outcomes, self._stats(before, started), h.fresh, h.stale)
+        h.outcomes = held
+        if scopes is not None:
+            h.only(scopes)  # the context's own outcomes are not this run's to report
+        outcomes = [h.outcomes[key] for key in sorted(h.outcomes)]
+        stats = self._stats(before, started)
+        return CrawlOutput(inventory, outcomes, stats, h.fresh, h.stale, scopes=scopes)

@@ -128,6 +128,13 @@ def _named_body(virtual: bool, names: Sequence[str]) -> dict[str, Any]:
     return body
 
 
+async def named_clusters(
+    client: PaletteClient, scope: str, names: Sequence[str], *, virtual: bool = False
+) -> list[ClusterSummary]:
+    """The clusters (or virtual clusters) of ``scope`` with one of ``names``, as its own list returns them."""
+    return await _clusters(client, _named_body(virtual, names), scope)
+
+
 async def tenant_clusters(
     client: PaletteClient, known: TenantClusters, *, virtual: bool
 ) -> list[ClusterSummary]:
@@ -136,8 +143,7 @@ async def tenant_clusters(
     wanted = known.uids[virtual]
     out: list[ClusterSummary] = []
     for start in range(0, len(names), NAMES_PER_SEARCH):
-        body = _named_body(virtual, names[start : start + NAMES_PER_SEARCH])
-        found = await _clusters(client, body, TENANT)
+        found = await named_clusters(client, TENANT, names[start : start + NAMES_PER_SEARCH], virtual=virtual)
         out.extend(c for c in found if c.uid in wanted)  # a project cluster may share a name
     return out
 

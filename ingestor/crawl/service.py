@@ -2,6 +2,7 @@
 
 Every outcome is recorded as a run: a crawl that could not list projects, a mapping or commit that
 failed, or a cancelled crawl becomes a ``failed`` run and the previous snapshot stays as it was.
+With ``only_projects`` it is a project-scoped crawl: only those projects' parts are evaluated and written.
 Imports ``crawl``, ``catalog``, ``store`` and ``config``; the scheduler and the CLI call it.
 """
 
@@ -9,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
 
-from ingestor.catalog import MappingResult, Problem, map_inventory
+from ingestor.catalog import MappingResult, PartKey, Problem, map_inventory
+from ingestor.catalog.inventory import CLUSTER_PROFILE
 from ingestor.config import EnvironmentSettings, Settings
 from ingestor.crawl.crawler import Crawler, CrawlOutput, CrawlRequest
 from ingestor.crawl.details import GROUP, CachedPayload
@@ -30,6 +32,7 @@ from ingestor.store.writer import CommitResult, DetailCacheEntry, RunRecord, com
 log = structlog.get_logger(__name__)
 
 PROBLEM_SAMPLES = 5
+PROJECT_NOT_FOUND = "ProjectNotFoundError"
 CANCEL_RECORD_SECONDS = 5.0
 """How long a cancelled crawl may spend recording its failed run before giving up."""
 
@@ -43,10 +46,19 @@ class _Run:
     db: Database
     trigger: str
     replica_id: str
+    only: frozenset[str] | None = None
+    """The projects a project-scoped crawl was asked for; ``None`` for a crawl of the whole instance."""
     started: datetime = field(default_factory=utcnow)
     outcomes: list[PartOutcome] = field(default_factory=list)
     stats: RunStats = field(default_factory=RunStats)
     committed: CommitResult | None = None
+    scopes: frozenset[str] | None = None
+    """What the store may evaluate: ``None`` (everything) for a full crawl; for a scoped one, nothing until
+    the crawl found its projects."""
+
+    def __post_init__(self) -> None:
+        if self.only is not None:
+            self.scopes = frozenset()
 
     @property
     def instance(self) -> str:
@@ -81,13 +93,21 @@ async def run_crawl(
     trigger: str,
     replica_id: str,
     client: PaletteClient | None = None,
+    only_projects: Iterable[str] | None = None,
 ) -> CommitResult:
     """Crawl ``env``, map and commit; failures come back as a recorded ``failed`` run, not an exception.
 
     ``client`` (tests, shared limiters) is used as given and not closed; otherwise one is built with the
     instance's ``apiToken``. Cancellation is re-raised after a best-effort failed run is recorded.
+
+    ``only_projects`` (project uids) makes it a project-scoped crawl (trigger ``"project"``): those
+    projects' parts are fetched with the context their mapping reads, mapped as a full crawl would map
+    them, and only their parts are evaluated and written; every other entity, edge, profile version, hold
+    and part state stays as it is. A project Palette no longer lists (or the project filters leave out)
+    is not evaluated: nothing of it is removed, and the run is ``failed`` when none of them was found.
     """
-    run = _Run(settings, env, db, trigger, replica_id)
+    only = None if only_projects is None else frozenset(only_projects)
+    run = _Run(settings, env, db, trigger, replica_id, only)
     try:
         return await _crawl_and_commit(run, client)
     except asyncio.CancelledError:
@@ -107,7 +127,10 @@ async def _crawl_and_commit(run: _Run, client: PaletteClient | None) -> CommitRe
     cached = await run.db.run(queries.cached_details, run.instance, GROUP)
     group_cache = {uid: CachedPayload(c.last_modified, c.payload) for uid, c in cached.items()}
     del cached
-    output = await _crawl(run, client, crawl_request(run.settings, run.env, group_cache))
+    request = replace(crawl_request(run.settings, run.env, group_cache), only_projects=run.only)
+    output = await _crawl(run, client, request)
+    if run.only is not None:
+        run.scopes = output.scopes or frozenset()
     run.outcomes = list(output.outcomes)
     run.stats = replace(output.stats, stale_details=len(output.stale))
     if output.inventory is None:
@@ -115,10 +138,13 @@ async def _crawl_and_commit(run: _Run, client: PaletteClient | None) -> CommitRe
     known = await run.db.run(queries.known_names, run.instance)
     options = mapping_options(run.settings, run.env)
     inventory, output.inventory = output.inventory, None  # let the summaries go once mapped
-    result = await asyncio.to_thread(map_inventory, inventory, options, known)
+    partial = run.scopes is not None
+    result = await asyncio.to_thread(map_inventory, inventory, options, known, partial=partial)
+    if run.scopes is not None:
+        result = replace(result, problems=_problems_in(result, inventory.part_of, run.scopes))
     del inventory, known
     _log_problems(run, result)
-    return await _commit(run, run.record(None, _failed_parts(output.outcomes), result), result, output)
+    return await _commit(run, run.record(None, _run_failure(run), result), result, output)
 
 
 async def _crawl(run: _Run, client: PaletteClient | None, request: CrawlRequest) -> CrawlOutput:
@@ -145,6 +171,7 @@ async def _commit(
             policy=removal_policy(run.settings),
             detail_cache=entries,
             retention=retention(run.settings),
+            scopes=run.scopes,
         )
     )
     try:
@@ -172,13 +199,16 @@ def _log_finished(run: _Run, record: RunRecord, committed: CommitResult) -> None
         stale_details=record.stats.stale_details,
         failed_parts=sum(1 for o in run.outcomes if not o.ok),
         duration=record.stats.duration_seconds,
+        trigger=run.trigger,
+        projects=None if run.only is None else sorted(run.only),
     )
 
 
 async def _record_failure(run: _Run, failure: Failure) -> CommitResult:
     """A ``failed`` run with nothing applied; if even that cannot be written, a result with run id 0."""
     try:
-        return await run.db.run(commit_run, run.record("failed", failure), None, list(run.outcomes))
+        record = run.record("failed", failure)
+        return await run.db.run(commit_run, record, None, list(run.outcomes), scopes=run.scopes)
     except Exception as exc:
         log.error("crawl.record_failed", instance=run.instance, error=describe(exc).error_class)
         return CommitResult(0, "failed", 0, 0, 0, 0, 0, 0)
@@ -191,6 +221,37 @@ def problem_records(problems: Sequence[Problem]) -> tuple[dict[str, str], ...]:
         {"paletteKind": p.palette_kind, "key": p.key, "name": p.name, "reason": p.reason, "level": p.level}
         for p in ordered
     )
+
+
+def _run_failure(run: _Run) -> Failure | None:
+    """The run's error summary: its failed parts (a scoped run: of its projects), or no project found."""
+    if run.scopes is None:
+        return _failed_parts(run.outcomes)
+    if not run.scopes:
+        asked = ", ".join(sorted(run.only or ()))
+        message = (
+            f"project {asked} is not listed by Palette (deleted?) or is left out by the project filters; "
+            "nothing was evaluated"
+        )
+        return Failure(PROJECT_NOT_FOUND, message)
+    return _failed_parts([o for o in run.outcomes if o.scope in run.scopes])
+
+
+def _problems_in(
+    result: MappingResult, part_of: Mapping[tuple[str, str], PartKey], scopes: frozenset[str]
+) -> list[Problem]:
+    """A scoped run keeps the problems of its own projects' objects (not those of the context)."""
+    parts: dict[tuple[str, str], PartKey] = dict(part_of)
+    parts.update({(e.palette_kind, e.key): e.part for e in result.entities})
+
+    def inside(problem: Problem) -> bool:
+        part = parts.get((problem.palette_kind, problem.key))
+        if part is None and problem.palette_kind == CLUSTER_PROFILE:  # "<scope>:<project uid>:<name>"
+            project_uid = problem.key.partition(":")[2].partition(":")[0]
+            return project_uid in scopes
+        return part is not None and part[0] in scopes
+
+    return [p for p in result.problems if inside(p)]
 
 
 def _failed_parts(outcomes: Sequence[PartOutcome]) -> Failure | None:

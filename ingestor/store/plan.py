@@ -3,15 +3,16 @@
 No SQL and no I/O (the writer applies the plan); imports only ``ingestor.errors``, ``crawl.snapshot`` and the
 input protocols. Removal guard: a part losing all its entities, or more than ``max_removal_share`` of them, is
 held back until ``confirm_removal_after`` consecutive crawls agree (the same set of refs or a superset).
+A project-scoped plan (``scopes``) evaluates only the parts of those scopes; everything else stays as it is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from ingestor.crawl.snapshot import PartKey, PartOutcome
 from ingestor.errors import FatalError
@@ -100,6 +101,9 @@ class Plan:
     frozen_refs: frozenset[str] = field(default_factory=frozenset)
     """Refs whose stored data (entity, edges, profile versions) stays as it was: failed parts and holds."""
     part_ok: Mapping[PartKey, bool] = field(default_factory=dict)
+    """The parts this plan evaluated and whether each was applied (their ``crawl_parts`` rows move)."""
+    only_refs: frozenset[str] | None = None
+    """A scoped plan: the only refs whose edges and profile versions may change (``None``: a full plan)."""
 
     @property
     def changes_entities(self) -> bool:
@@ -135,9 +139,57 @@ def plan_changes(
     outcomes: Sequence[PartOutcome],
     held: Sequence[HeldRemoval] = (),
     policy: RemovalPolicy | None = None,
+    scopes: Collection[str] | None = None,
 ) -> Plan:
-    """Decide what one crawl changes. Entities of failed parts are untouched; removals only in ok parts."""
-    policy = policy or RemovalPolicy()
+    """Decide what one crawl changes. Entities of failed parts are untouched; removals only in ok parts.
+
+    ``scopes`` (a project-scoped crawl): only parts whose scope is listed are evaluated; every other stored
+    entity, hold and part state is left exactly as it is (frozen), and entities mapped outside them are
+    context, never written. The caller passes only scopes the crawl found (a vanished project is not one).
+    """
+    if scopes is None:
+        return _plan(stored, entities, outcomes, held, policy or RemovalPolicy())
+    inside = frozenset(scopes)
+    ins, outs = _split(stored, inside)
+    new_in, new_out = _split(entities, inside)
+    outside_refs = {s.ref for s in outs} | {e.ref for e in new_out}
+    # A ref mapped on both sides of the boundary (an object that changed owner) waits for a full crawl.
+    ins = [s for s in ins if s.ref not in outside_refs]
+    new_in = [e for e in new_in if e.ref not in outside_refs]
+    holds = [h for h in held if h.part[0] in inside]
+    plan = _plan(ins, new_in, outcomes, holds, policy or RemovalPolicy())
+    written = frozenset(_written(plan))
+    every = {s.ref for s in stored} | {e.ref for e in entities}
+    return replace(
+        plan,
+        frozen_refs=frozenset(every - written),
+        part_ok={part: ok for part, ok in plan.part_ok.items() if part[0] in inside},
+        only_refs=written,
+    )
+
+
+_Parted = TypeVar("_Parted", StoredEntity, EntityLike)
+
+
+def _split(items: Sequence[_Parted], scopes: frozenset[str]) -> tuple[list[_Parted], list[_Parted]]:
+    inside = [item for item in items if item.part[0] in scopes]
+    return inside, [item for item in items if item.part[0] not in scopes]
+
+
+def _written(plan: Plan) -> Iterable[str]:
+    yield from (a.entity.ref for a in plan.additions)
+    yield from (m.entity.ref for m in plan.modifications)
+    yield from plan.unchanged
+    yield from (r.ref for r in plan.removals)
+
+
+def _plan(
+    stored: Sequence[StoredEntity],
+    entities: Sequence[EntityLike],
+    outcomes: Sequence[PartOutcome],
+    held: Sequence[HeldRemoval],
+    policy: RemovalPolicy,
+) -> Plan:
     new_by_ref = _index_new(entities)
     stored_by_ref = {s.ref: s for s in stored}
     held_by_ref = {h.ref: h for h in held}

@@ -6,7 +6,7 @@ Imports only ``store``; returns the plain rows of ``store.rows``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -180,20 +180,30 @@ def has_snapshot(db: Database, instance: str) -> bool:
     return state is not None and state.has_snapshot
 
 
-def recent_runs(db: Database, instance: str | None = None, *, limit: int = 20) -> list[RunRow]:
-    """The newest runs first (per instance, or across all), each with its part outcomes."""
+def recent_runs(
+    db: Database,
+    instance: str | None = None,
+    *,
+    limit: int = 20,
+    triggers: Collection[str] | None = None,
+) -> list[RunRow]:
+    """The newest runs first (per instance, or across all), each with its part outcomes; ``triggers``
+    keeps only runs of those triggers (``writer.FULL_TRIGGERS``: crawls of whole instances)."""
     r = m.crawl_runs.c
     query = select(m.crawl_runs).order_by(r.id.desc()).limit(limit)
     if instance is not None:
         query = query.where(r.instance == instance)
+    if triggers is not None:
+        query = query.where(r.trigger.in_(sorted(set(triggers))))
     with db.read() as conn:
         runs = conn.execute(query).all()
         outcomes = _outcomes(conn, [int(run.id) for run in runs])
     return [_run(run._mapping, outcomes.get(int(run.id), ())) for run in runs]
 
 
-def last_run(db: Database, instance: str) -> RunRow | None:
-    runs = recent_runs(db, instance, limit=1)
+def last_run(db: Database, instance: str, *, triggers: Collection[str] | None = None) -> RunRow | None:
+    """The newest run of ``instance`` (of one of ``triggers`` when given)."""
+    runs = recent_runs(db, instance, limit=1, triggers=triggers)
     return runs[0] if runs else None
 
 

@@ -2,12 +2,13 @@
 
 Entities, change log, holds, run record with part outcomes, edges, profile versions, detail cache and the
 instance state (``snapshot_version``) move together or not at all; retention runs after the commit.
-Imports the planner and the tables; nothing above ``store/``.
+A project-scoped run (``scopes``) writes only those projects' parts. Imports the planner and the tables;
+nothing above ``store/``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +26,11 @@ from ingestor.store.writer_graph import apply_edges, apply_profile_versions
 
 log = structlog.get_logger(__name__)
 
-TRIGGERS = ("schedule", "manual", "start")
+FULL_TRIGGERS = ("schedule", "manual", "start")
+"""Triggers of crawls of a whole instance (the scheduler's interval check looks at these runs only)."""
+PROJECT_TRIGGER = "project"
+"""The trigger of a project-scoped crawl (after a creation): it commits only that project's parts."""
+TRIGGERS = (*FULL_TRIGGERS, PROJECT_TRIGGER)
 STATUSES = ("ok", "partial", "failed")
 MAX_MESSAGE = 1000
 MAX_PROBLEMS = 200
@@ -100,30 +105,38 @@ def commit_run(
     policy: RemovalPolicy | None = None,
     detail_cache: Iterable[DetailCacheEntry] = (),
     retention: Retention | None = None,
+    scopes: Collection[str] | None = None,
 ) -> CommitResult:
     """Record one crawl and apply its plan atomically; ``result`` is ``None`` when nothing could be mapped.
 
     Failed parts (and a missing result) leave the previous entities, edges and profile versions untouched.
+    ``scopes`` (a project-scoped crawl): only parts of these scopes are evaluated and get their
+    ``crawl_parts`` rows; every other entity, edge, profile version, hold and part state stays as it is,
+    the status comes from their outcomes alone, and the instance's last success does not move (it stays
+    the last crawl of the whole instance).
     """
-    status = run.status or derive_status(outcomes)
+    inside = None if scopes is None else frozenset(scopes)
+    status = run.status or derive_status(_within(outcomes, inside))
     _validate(run, status)
     now = run.finished_at
     with db.write() as conn:
         state_version = _lock_state(conn, run.instance, now)
-        plan = _plan(conn, run.instance, result, outcomes, policy)
+        plan = _plan(conn, run.instance, result, outcomes, policy, inside)
         run_id = _insert_run(conn, run, status)
         _insert_outcomes(conn, run_id, outcomes)
         apply_entities(conn, run.instance, plan, run_id, now)
         log_changes(conn, run.instance, plan, run_id, now)
         apply_holds(conn, run.instance, plan, run_id, now)
-        applied = plan.part_ok if result is not None else {(o.scope, o.kind): False for o in outcomes}
+        failed = {(o.scope, o.kind): False for o in _within(outcomes, inside)}
+        applied = plan.part_ok if result is not None else failed
         apply_parts(conn, run.instance, applied, run_id, now)
         if result is not None:
-            apply_edges(conn, run.instance, result.edges, plan.frozen_refs)
-            apply_profile_versions(conn, run.instance, result.profile_versions, plan.frozen_refs)
+            apply_edges(conn, run.instance, result.edges, plan.frozen_refs, plan.only_refs)
+            versions = result.profile_versions
+            apply_profile_versions(conn, run.instance, versions, plan.frozen_refs, plan.only_refs)
         _apply_detail_cache(conn, run.instance, list(detail_cache), plan.removals, now)
         version = state_version + 1 if plan.changes_entities else state_version
-        _finish(conn, run, run_id, status, plan, version, applied=result is not None)
+        _finish(conn, run, run_id, status, plan, version, applied=result is not None and inside is None)
     outcome = CommitResult(
         run_id=run_id,
         status=status,
@@ -134,21 +147,33 @@ def commit_run(
         held=len(plan.holds),
         released=len(plan.releases),
     )
-    log.info("store.committed", instance=run.instance, **outcome.__dict__)
+    log.info("store.committed", instance=run.instance, trigger=run.trigger, **outcome.__dict__)
     if retention is not None:
-        apply_retention(db, run.instance, retention, now)
+        apply_retention(db, run.instance, retention, now, inside)
     return outcome
 
 
-def apply_retention(db: Database, instance: str, retention: Retention, now: datetime) -> None:
-    """Drop runs beyond the newest ``retention.runs`` and change log rows older than ``change_days``."""
+def _within(outcomes: Sequence[PartOutcome], scopes: frozenset[str] | None) -> list[PartOutcome]:
+    """The outcomes a run is judged by: all of them, or those of its scopes."""
+    return [o for o in outcomes if scopes is None or o.scope in scopes]
+
+
+def apply_retention(
+    db: Database,
+    instance: str,
+    retention: Retention,
+    now: datetime,
+    scopes: frozenset[str] | None = None,
+) -> None:
+    """Drop runs beyond the newest ``retention.runs`` and change log rows older than ``change_days``;
+    forget unused part states (of ``scopes`` only, after a scoped run)."""
     try:
         with db.write() as conn:
             _prune_runs(conn, instance, retention.runs)
             changes = m.entity_changes.c
             since = now - timedelta(days=retention.change_days)
             conn.execute(delete(m.entity_changes).where(changes.instance == instance, changes.at < since))
-            _prune_parts(conn, instance)
+            _prune_parts(conn, instance, scopes)
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("PRAGMA optimize")  # fresh planner statistics (PostgreSQL: autovacuum)
     except Exception as exc:  # retention is housekeeping: a failure must not undo or fail the commit
@@ -166,12 +191,14 @@ def _prune_runs(conn: Connection, instance: str, keep: int) -> None:
     conn.execute(delete(m.crawl_runs).where(r.instance == instance, r.id < cutoff))
 
 
-def _prune_parts(conn: Connection, instance: str) -> None:
+def _prune_parts(conn: Connection, instance: str, scopes: frozenset[str] | None = None) -> None:
     """Forget part states no stored entity refers to any more (a deleted project, a switched-off kind)."""
     e, p = m.entities.c, m.crawl_parts.c
     query = select(e.part_scope, e.part_kind).where(e.instance == instance).distinct()
     used = {(r.part_scope, r.part_kind) for r in conn.execute(query)}
     known = {(r.scope, r.kind) for r in conn.execute(select(p.scope, p.kind).where(p.instance == instance))}
+    if scopes is not None:
+        known = {part for part in known if part[0] in scopes}
     delete_by_key(
         conn, m.crawl_parts, ("instance", "scope", "kind"), [(instance, *k) for k in sorted(known - used)]
     )
@@ -204,6 +231,7 @@ def _plan(
     result: MappingResultLike | None,
     outcomes: Sequence[PartOutcome],
     policy: RemovalPolicy | None,
+    scopes: frozenset[str] | None,
 ) -> Plan:
     e = m.entities.c
     columns = (e.ref, e.part_scope, e.part_kind, e.content_hash, e.name, e.kind, e.palette_kind, e.key)
@@ -230,7 +258,7 @@ def _plan(
             select(h.ref, h.part_scope, h.part_kind, h.streak, h.reason).where(h.instance == instance)
         )
     ]
-    return plan_changes(stored, result.entities, outcomes, held, policy)
+    return plan_changes(stored, result.entities, outcomes, held, policy, scopes)
 
 
 def _insert_run(conn: Connection, run: RunRecord, status: str) -> int:
@@ -346,6 +374,6 @@ def _finish(
         "last_run_status": status,
         "updated_at": run.finished_at,
     }
-    if applied and status != "failed":  # data of at least one part was committed
+    if applied and status != "failed":  # data of at least one part of a whole-instance crawl was committed
         values.update(last_success_run_id=run_id, last_success_at=run.finished_at)
     conn.execute(update(m.instance_state).where(m.instance_state.c.instance == run.instance).values(**values))

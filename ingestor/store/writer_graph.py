@@ -1,12 +1,13 @@
 """Part of the writer: edges and profile versions, diffed against the stored rows (only ``commit_run`` calls).
 
-Rows owned by a frozen ref (an entity of a failed part, or held back) keep their stored values; every other
-row becomes exactly what the new mapping says. Runs inside the writer's transaction; imports only ``store``.
+Rows owned by a frozen ref (an entity of a failed part, or held back; in a scoped plan also every ref outside
+it) keep their stored values; every other row becomes exactly what the new mapping says. Runs inside the
+writer's transaction; imports only ``store``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
@@ -23,12 +24,27 @@ VERSION_ATTRS = ("profile_key", "profile_ref", "name", "version", "scope", "proj
 Row = tuple[Any, ...]
 
 
-def apply_edges(conn: Connection, instance: str, new: Sequence[EdgeLike], frozen: frozenset[str]) -> None:
-    """Make the instance's edges: kept ones for frozen sources, the new mapping's for all others."""
+def _keeper(frozen: frozenset[str], only: frozenset[str] | None) -> Callable[[str], bool]:
+    """Whether a ref's rows stay as stored: it is frozen, or a scoped plan does not cover it."""
+    if only is None:
+        return frozen.__contains__
+    return lambda ref: ref in frozen or ref not in only
+
+
+def apply_edges(
+    conn: Connection,
+    instance: str,
+    new: Sequence[EdgeLike],
+    frozen: frozenset[str],
+    only: frozenset[str] | None = None,
+) -> None:
+    """Make the instance's edges: kept ones for frozen sources (and, in a scoped plan, for every source
+    outside ``only``), the new mapping's for all others."""
+    kept = _keeper(frozen, only)
     old = _load(conn, m.edges, instance, EDGE_KEY, EDGE_ATTRS)
-    final = {key: attrs for key, attrs in old.items() if key[0] in frozen}
+    final = {key: attrs for key, attrs in old.items() if kept(key[0])}
     for e in new:
-        if e.src_ref not in frozen:
+        if not kept(e.src_ref):
             final.setdefault(
                 (e.src_ref, e.relation, e.dst_uid),
                 (e.src_kind, e.src_uid, e.dst_ref, e.profile_key, e.version),
@@ -37,13 +53,19 @@ def apply_edges(conn: Connection, instance: str, new: Sequence[EdgeLike], frozen
 
 
 def apply_profile_versions(
-    conn: Connection, instance: str, new: Sequence[ProfileVersionLike], frozen: frozenset[str]
+    conn: Connection,
+    instance: str,
+    new: Sequence[ProfileVersionLike],
+    frozen: frozenset[str],
+    only: frozenset[str] | None = None,
 ) -> None:
-    """Make the instance's profile versions: kept ones for frozen families, the new mapping's for others."""
+    """Make the instance's profile versions: kept ones for frozen families (and, in a scoped plan, for
+    every family outside ``only``), the new mapping's for others."""
+    kept = _keeper(frozen, only)
     old = _load(conn, m.profile_versions, instance, VERSION_KEY, VERSION_ATTRS)
-    final = {key: attrs for key, attrs in old.items() if attrs[1] in frozen}
+    final = {key: attrs for key, attrs in old.items() if kept(attrs[1])}
     for v in new:
-        if v.profile_ref not in frozen:
+        if not kept(v.profile_ref):
             final.setdefault(
                 (v.version_uid,), (v.profile_key, v.profile_ref, v.name, v.version, v.scope, v.project_uid)
             )

@@ -263,7 +263,7 @@ def plugin(sim: SimulatorServer, backstage: FakeBackstage, tmp_path: Path) -> It
             f"sqlite:///{tmp_path / 'store' / 'ingestor.db'}",
             envs,
             spectrocloud={"enablePermissions": enable_permissions},
-            scheduler={"enabled": False, "runOnStart": False},
+            scheduler={"enabled": False, "runOnStart": False, **sections.pop("scheduler", {})},
             auth=auth,
             **sections,
         )

@@ -21,6 +21,7 @@ from ingestor.creation.variables import Scalar, VariableDef, assign
 from ingestor.palette.errors import ForbiddenError, NotFoundError, PaletteError
 from ingestor.palette.models.profile import Variables
 from ingestor.palette.schema import SpecValidator
+from ingestor.scheduler import CrawlScheduler, UnknownInstanceError
 
 log = structlog.get_logger(__name__)
 
@@ -93,19 +94,22 @@ async def group_endpoint_type(call: LiveCall, group_uid: str, field: str) -> str
     return endpoint if endpoint in ENDPOINT_TYPES else DEFAULT_ENDPOINT
 
 
-async def crawl_after_creation(request: Request, instance: str, project_uid: str | None) -> str:
-    """Ask the scheduler to crawl the new cluster's project (or the instance) now; what it said."""
-    scheduler = getattr(request.app.state, "scheduler", None)
+async def crawl_after_creation(request: Request, instance: str, project_uid: str | None) -> None:
+    """Crawl the new cluster's project now (the instance, for a tenant-scope creation), without waiting.
+
+    The project crawl commits only that project's parts, so the cluster reaches the catalog within seconds;
+    a failure to ask is logged and changes nothing (the cluster exists; the next crawl brings it).
+    """
+    scheduler: CrawlScheduler | None = getattr(request.app.state, "scheduler", None)
     if scheduler is None:
-        return "unavailable"
+        return
     try:
-        if project_uid and hasattr(scheduler, "trigger_project"):
-            outcome = await scheduler.trigger_project(instance, project_uid)
+        if project_uid:
+            await scheduler.crawl_project(instance, project_uid)
+            outcome = "project crawl requested"
         else:
-            outcome = await scheduler.trigger(instance, "manual")
-    except Exception as exc:  # the cluster exists; a failed trigger only delays the catalog
-        log.warning("plugin.create_crawl_failed", instance=instance, error_class=type(exc).__name__)
-        return "failed"
-    status = str(getattr(outcome, "status", outcome))
-    log.info("plugin.create_crawl", instance=instance, project=project_uid, outcome=status)
-    return status
+            outcome = (await scheduler.trigger(instance, "manual")).state
+    except (UnknownInstanceError, ValueError) as exc:
+        log.info("plugin.create_crawl_skipped", instance=instance, reason=type(exc).__name__)
+        return
+    log.info("plugin.create_crawl", instance=instance, project=project_uid, outcome=outcome)
