@@ -148,6 +148,7 @@ def demo_settings(palette_url: str, api_key: str, demo: DemoOptions, token: str)
         "server": {"host": demo.host, "port": demo.port},
         "database": {"url": f"sqlite:///{store}"},
         "scheduler": {"jitterSeconds": 5, "runOnStart": True},
+        "console": {"anonymousRead": True},  # the console reads without sign-in; "crawl now" needs the token
         "auth": {
             "externalAccess": [{"type": "static", "options": {"token": token, "subject": "demo"}}],
             # The store is wiped at each start, so a per-run key loses nothing (and keeps the log quiet).

@@ -44,7 +44,18 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "ingestor.catalog",
         "ingestor.logging",
     ),
+    "ingestor.console": (
+        "ingestor.auth",
+        "ingestor.config",
+        "ingestor.scheduler",
+        "ingestor.store",
+        "ingestor.catalog.render",
+        "ingestor.logging",
+        "ingestor.errors",
+        "ingestor.mcp.resolve",
+    ),
     "ingestor.api": (
+        "ingestor.console",
         "ingestor.creation",
         "ingestor.mcp",
         "ingestor.access",
@@ -69,7 +80,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 # third-party module -> the only package that may import it
 CONFINED: dict[str, tuple[str, ...]] = {
     "httpx": ("ingestor.palette",),
-    "fastapi": ("ingestor.api",),
+    "fastapi": ("ingestor.api", "ingestor.console"),
     "jwt": ("ingestor.auth",),
     "mcp": ("ingestor.mcp",),
     "sqlalchemy": ("ingestor.store",),

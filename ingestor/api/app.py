@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from secrets import token_urlsafe as random_key
 
 import structlog
 from fastapi import FastAPI
@@ -31,8 +32,11 @@ from ingestor.api.signin import PaletteSignIn, signin_router
 from ingestor.auth import verifier_from_settings
 from ingestor.auth.gate import PermissionGate, gate_from_settings
 from ingestor.auth.identity import IdentityVerifier, Principal
-from ingestor.auth.sessions import SessionVault, utcnow, vault_from_settings
+from ingestor.auth.sessions import SessionCipher, SessionVault, utcnow, vault_from_settings
 from ingestor.config import Settings
+from ingestor.console.app import STATIC_PATH, ConsoleDeps, console_router
+from ingestor.console.app import static_files as console_static
+from ingestor.console.app import templates as console_templates
 from ingestor.mcp.context import McpDeps
 from ingestor.mcp.http import McpService, Refusal
 from ingestor.palette.client import Transport
@@ -166,4 +170,26 @@ def create_app(
     if signin is not None:
         app.include_router(signin_router(signin))
     app.router.routes.append(Route("/mcp", mcp.endpoint, methods=["GET", "POST", "DELETE"]))
+    if settings.console.enabled:
+        console = ConsoleDeps(
+            settings=settings,
+            db=db,
+            scheduler=scheduler,
+            verifier=identifier.verifier,
+            gate=plugin.gate,
+            cipher=console_cipher(settings),
+            templates=console_templates(),
+        )
+        app.mount(STATIC_PATH, console_static(), name="console-static")
+        app.include_router(console_router(console))
     return app
+
+
+def console_cipher(settings: Settings) -> SessionCipher:
+    """The console cookie's key: from ``auth.sessions.encryptionKey`` (shared by replicas), else random."""
+    key = settings.auth.sessions.encryption_key
+    return (
+        SessionCipher(key.get_secret_value())
+        if key is not None
+        else SessionCipher(random_key(), ephemeral=True)
+    )

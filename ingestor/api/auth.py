@@ -46,6 +46,11 @@ class CallerIdentifier:
                 detail="auth.allowUnauthenticated is true: ANY caller may use the API; not for production",
             )
 
+    @property
+    def verifier(self) -> IdentityVerifier:
+        """The token verifier (shared with the console, so both accept the same callers)."""
+        return self._verifier
+
     def __repr__(self) -> str:
         return f"CallerIdentifier({self._verifier!r}, allow_unauthenticated={self.allow_unauthenticated})"
 

@@ -38,6 +38,8 @@ ALL_PERMISSIONS: tuple[Permission, ...] = (
     VIEW_PROFILE_CLUSTERS,
 )
 PERMISSIONS_BY_NAME: dict[str, Permission] = {p.name: p for p in ALL_PERMISSIONS}
+TRIGGER_CRAWL = Permission("spectrocloud.ingestor.crawl", "update")
+"""Ours, not the anchor's: start a crawl now (the console's "crawl now" button)."""
 PERMISSION_PREFIX = "spectrocloud."
 
 

@@ -386,6 +386,14 @@ class PaletteSettings(Section):
 # --- the whole file --------------------------------------------------------------------------------
 
 
+class ConsoleSettings(Section):
+    """The operator console at ``/``."""
+
+    enabled: bool = True
+    anonymous_read: bool = False
+    session_hours: int = Field(8, ge=1, le=168)
+
+
 class Settings(Section):
     """Everything the service reads at start-up. Build it with ``load_settings`` or ``settings_from_dict``."""
 
@@ -397,6 +405,7 @@ class Settings(Section):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     palette: PaletteSettings = Field(default_factory=PaletteSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
     def redacted(self) -> dict[str, Any]:
         """A JSON-ready copy for status pages: secrets are ``***``, the database password too."""
