@@ -27,6 +27,7 @@ DEFINITIONS = {
     "virtual": "v1SpectroVirtualClusterEntity",
 }
 _INDEX = re.compile(r"\.(\d+)(?=\.|$)")
+_REQUIRED = re.compile(r"'([A-Za-z0-9_.-]+)' is a required property")
 
 
 def _object(value: Any) -> Entity:
@@ -95,6 +96,9 @@ def problems(kind: str, entity: Entity, validator: SpecValidator, prefix: str = 
 def _schema_problem(line: str, prefix: str) -> Problem:
     where, _, message = line.partition(": ")
     where = "" if where in ("$", "(root)") else _INDEX.sub(r"[\1]", where)
+    missing = _REQUIRED.fullmatch(message)
+    if missing:  # name the missing field itself, not its parent
+        where, message = f"{where}.{missing.group(1)}" if where else missing.group(1), "is required"
     field = f"{prefix}{where}" if where else (prefix.rstrip(".") or "(body)")
     return Problem(field, message)
 

@@ -323,10 +323,11 @@ def test_normalise_survives_non_list_members(spec: dict[str, Any]) -> None:
 )
 def test_wizard_public_cloud_body_refused(cloud: str, missing: set[str]) -> None:
     found = checked(cloud, wizard_public(cloud))
-    named = {message.split("'")[1] for message in messages(found, "spec.cloudConfig")}
+    named = {f.removeprefix("spec.cloudConfig.") for f in fields(found) if f.startswith("spec.cloudConfig.")}
     assert named == missing
+    assert all(messages(found, f"spec.cloudConfig.{name}") == ["is required"] for name in missing)
     assert messages(found, "spec.machinepoolconfig") == ["at least one machine pool is required"]
-    assert fields(found) == {"spec.cloudConfig", "spec.machinepoolconfig"}
+    assert fields(found) == {f"spec.cloudConfig.{name}" for name in missing} | {"spec.machinepoolconfig"}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -341,11 +342,11 @@ def test_schema_problem_paths_use_indexes() -> None:
     pool["cloudConfig"]["capacityType"] = "reserved"
     found = problems("eks", entity, palette())
     assert fields(found) == {
-        "spec.machinepoolconfig[0].poolConfig",
+        "spec.machinepoolconfig[0].poolConfig.labels",
         "spec.machinepoolconfig[0].poolConfig.size",
         "spec.machinepoolconfig[0].cloudConfig.capacityType",
     }
-    assert messages(found, "spec.machinepoolconfig[0].poolConfig") == ["'labels' is a required property"]
+    assert messages(found, "spec.machinepoolconfig[0].poolConfig.labels") == ["is required"]
     assert messages(found, "spec.machinepoolconfig[0].poolConfig.size") == ['expected "integer", got string']
 
 
@@ -354,7 +355,7 @@ def test_schema_problem_paths_with_prefix() -> None:
     entity["spec"]["machinepoolconfig"] = entity["spec"].pop("machinePoolConfig")
     entity["spec"]["machinepoolconfig"][0]["cloudConfig"] = {}
     assert fields(problems("virtual", entity, palette(), "clusterConfig.")) == {
-        "clusterConfig.spec.machinepoolconfig[0].cloudConfig"
+        "clusterConfig.spec.machinepoolconfig[0].cloudConfig.instanceType"
     }
 
 
@@ -516,7 +517,8 @@ def test_every_problem_of_an_entity_at_once() -> None:
         "metadata.name",
         "spec.cloudAccountUid",
         "spec.profiles[0].uid",
-        "spec.cloudConfig",
+        "spec.cloudConfig.placement",
         "spec.machinepoolconfig",
-        "spec.machinepoolconfig[1].cloudConfig.instanceType",
+        "spec.machinepoolconfig[1].cloudConfig.instanceType.diskGiB",
+        "spec.machinepoolconfig[1].cloudConfig.instanceType.memoryMiB",
     }

@@ -46,8 +46,8 @@ DEFAULT_SAMPLES: dict[str, str] = {
     "overlordUid": "0123456789abcdef01234570",
 }
 
-# A create body that names a cloud type but lacks what Palette requires (422 from us or from Palette):
-# a permitted caller must get past the permission check without creating anything.
+# Create bodies that name a cloud type (or a virtual cluster) but lack what Palette requires: our 422 naming
+# the missing fields, nothing sent. A permitted caller must get past the permission check without creating.
 INCOMPLETE_CREATE = {"metadata": {"name": "routes-table-probe"}, "spec": {"cloudType": "eks"}}
 INCOMPLETE_VIRTUAL = {"clusterConfig": {"metadata": {"name": "routes-table-probe"}, "spec": {}}}
 

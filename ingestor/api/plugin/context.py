@@ -132,6 +132,18 @@ class LiveCall:
         return JSONResponse(payload, status_code=status_code)
 
 
+def check_scope(request: Request) -> tuple[EnvironmentSettings, str | None]:
+    """The instance and ``projectUid`` of the query (400 when unknown, repeated or malformed)."""
+    project_uid = single_query(request, "projectUid")
+    if project_uid is not None:
+        check_uid("projectUid", project_uid)
+    try:
+        env = select_instance(services(request).settings, request.query_params.getlist("instance") or None)
+    except UnknownInstanceError as exc:
+        raise bad_request(str(exc)) from None
+    return env, project_uid
+
+
 async def open_call(
     request: Request,
     caller: Caller,
@@ -151,14 +163,8 @@ async def open_call(
     await authorize(request, caller, permission)
     for name, value in (params or {}).items():
         check_uid(name, value)
-    project_uid = single_query(request, "projectUid")
-    if project_uid is not None:
-        check_uid("projectUid", project_uid)
+    env, project_uid = check_scope(request)
     plugin = services(request)
-    try:
-        env = select_instance(plugin.settings, request.query_params.getlist("instance") or None)
-    except UnknownInstanceError as exc:
-        raise bad_request(str(exc)) from None
     allow_api_key = env.api_token_fallback and not own_session_only
     if sensitive and not plugin.settings.spectrocloud.enable_permissions:
         allow_api_key = False

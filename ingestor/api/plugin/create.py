@@ -23,7 +23,7 @@ from starlette.requests import ClientDisconnect
 from ingestor.access.inputs import UID
 from ingestor.api.auth import Caller
 from ingestor.api.plugin.common import CallerDep, ErrorBody, InstanceQuery, ProjectQuery
-from ingestor.api.plugin.context import LiveCall, authorize, open_call
+from ingestor.api.plugin.context import LiveCall, authorize, check_scope, open_call
 from ingestor.api.plugin.create_support import (
     crawl_after_creation,
     group_endpoint_type,
@@ -141,8 +141,10 @@ class CreationAudit:
     name: str | None = None
     cloud_type: str | None = None
     uid: str | None = None
+    palette_code: str | None = None
 
     def record(self, outcome: str, status: int, code: str | None = None) -> None:
+        """One audit line; ``code`` is Palette's error code when Palette answered."""
         log.info(
             "plugin.cluster_create",
             route=self.route,
@@ -171,7 +173,7 @@ async def audited(request: Request, caller: Caller, route: str) -> AsyncIterator
         yield audit
     except PluginError as exc:
         outcome = "invalid" if "problems" in exc.extra else OUTCOMES.get(exc.status, "failed")
-        audit.record(outcome, exc.status, code=str(exc.extra.get("code") or "") or None)
+        audit.record(outcome, exc.status, code=audit.palette_code)
         raise
     except Exception:
         audit.record("error", 500)
@@ -220,16 +222,15 @@ def rejected(exc: PaletteError) -> PluginError:
     )
 
 
-async def create(call: LiveCall, kind: str, entity: dict[str, Any]) -> str:
+async def create(call: LiveCall, kind: str, entity: dict[str, Any], audit: CreationAudit) -> str:
     """Forward ``entity`` to ``POST /v1/spectroclusters/<kind>``; the new cluster's uid."""
     try:
         return await call.client.create_cluster(kind, entity, call.project_uid)
-    except BadRequestError as exc:
-        if exc.status in (400, 422):
+    except PaletteError as exc:
+        audit.palette_code = exc.code
+        if isinstance(exc, BadRequestError) and exc.status in (400, 422):
             await call.failure("Cluster", exc)  # logs it (and nothing of the body)
             raise rejected(exc) from None
-        raise await call.failure("Cluster", exc) from None
-    except PaletteError as exc:
         raise await call.failure("Cluster", exc) from None
 
 
@@ -280,6 +281,8 @@ async def create_cluster(
     """
     async with audited(request, caller, "POST /clusters") as audit:
         await authorize(request, caller, CREATE_CLUSTER)
+        env, project = check_scope(request)
+        audit.instance, audit.project = env.name or "", project
         body = await json_object(request)
         try:
             if "spec" in body or "metadata" in body:
@@ -288,6 +291,9 @@ async def create_cluster(
                 entity = checked_entity(kind, body)
                 call = await open_call(request, caller, None, sensitive=True)
             else:
+                audit.name = _bounded(body.get("name") or "", LOG_LIMIT) or None
+                if body.get("cloudType") in CREATE_KINDS:
+                    audit.cloud_type = str(body["cloudType"])
                 simple = parse_cluster(body)
                 audit.name, audit.cloud_type = simple.name, simple.cloudType
                 call = await open_call(request, caller, None, sensitive=True)
@@ -300,7 +306,7 @@ async def create_cluster(
         except InvalidRequestError as exc:
             raise invalid(exc) from None
         audit.instance, audit.project = call.instance, call.project_uid
-        audit.uid = await create(call, kind, entity)
+        audit.uid = await create(call, kind, entity, audit)
         await crawl_after_creation(request, call.instance, call.project_uid)
         return call.json({"uid": audit.uid}, status_code=201)
 
@@ -342,6 +348,8 @@ async def create_virtual_cluster(
     async with audited(request, caller, "POST /virtualclusters") as audit:
         audit.cloud_type = "virtual"
         await authorize(request, caller, CREATE_CLUSTER)
+        env, project = check_scope(request)
+        audit.instance, audit.project = env.name or "", project
         body = await json_object(request)
         try:
             if "clusterConfig" in body:
@@ -360,6 +368,7 @@ async def create_virtual_cluster(
                     host = entity["spec"]["clusterConfig"]["hostClusterConfig"]
                     host["clusterEndpoint"] = {**(endpoint or {}), "type": inherited, "config": {}}
             else:
+                audit.name = _bounded(body.get("name") or "", LOG_LIMIT) or None
                 simple = parse_virtual(body)
                 audit.name = simple.name
                 call = await open_call(request, caller, None, sensitive=True)
@@ -373,6 +382,6 @@ async def create_virtual_cluster(
         except InvalidRequestError as exc:
             raise invalid(exc) from None
         audit.instance, audit.project = call.instance, call.project_uid
-        audit.uid = await create(call, "virtual", entity)
+        audit.uid = await create(call, "virtual", entity, audit)
         await crawl_after_creation(request, call.instance, call.project_uid)
         return call.json({"uid": audit.uid}, status_code=201)
