@@ -37,9 +37,9 @@ ALL_PERMISSIONS: tuple[Permission, ...] = (
     VIEW_PROFILE_INFO,
     VIEW_PROFILE_CLUSTERS,
 )
-PERMISSIONS_BY_NAME: dict[str, Permission] = {p.name: p for p in ALL_PERMISSIONS}
 TRIGGER_CRAWL = Permission("spectrocloud.ingestor.crawl", "update")
 """Ours, not the anchor's: start a crawl now (the console's "crawl now" button)."""
+PERMISSIONS_BY_NAME: dict[str, Permission] = {p.name: p for p in (*ALL_PERMISSIONS, TRIGGER_CRAWL)}
 PERMISSION_PREFIX = "spectrocloud."
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, func, select
 
 from ingestor.crawl.snapshot import PartKey
 from ingestor.store import models as m
@@ -268,11 +268,17 @@ def changes(
     after_run: int | None = None,
     after_id: int | None = None,
     project_uid: str | None = None,
+    kind: str | None = None,
     limit: int = 1000,
+    newest_first: bool = False,
 ) -> list[ChangeRow]:
-    """Change log rows, oldest first: after a time, after a run, or after a change id (for feeds)."""
+    """Change log rows, oldest first (``newest_first``: the latest ``limit``, newest first): after a time,
+    a run or a change id (for feeds); ``kind`` is a Palette kind or a Backstage kind (case-insensitive)."""
     c = m.entity_changes.c
-    query: Select[Any] = select(m.entity_changes).order_by(c.id).limit(limit)
+    order = c.id.desc() if newest_first else c.id
+    query: Select[Any] = select(m.entity_changes).order_by(order).limit(limit)
+    if kind is not None:
+        query = query.where((c.palette_kind == kind) | (func.lower(c.kind) == kind.lower()))
     if instance is not None:
         query = query.where(c.instance == instance)
     if since is not None:
@@ -286,6 +292,12 @@ def changes(
     with db.read() as conn:
         rows = conn.execute(query).all()
     return [ChangeRow(**{**r._mapping, "id": int(r.id), "run_id": int(r.run_id)}) for r in rows]
+
+
+def newest_change_id(db: Database) -> int:
+    """The highest change id of the whole log (0 when it is empty): where a live feed starts."""
+    with db.read() as conn:
+        return int(conn.execute(select(func.max(m.entity_changes.c.id))).scalar() or 0)
 
 
 def cached_details(

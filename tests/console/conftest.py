@@ -49,7 +49,7 @@ class Console:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             (instance,) = self.status()["instances"]
-            if len(instance["recentRuns"]) >= count and not instance.get("running"):
+            if len(instance["recentRuns"]) >= count and not instance.get("crawling"):
                 return
             time.sleep(0.2)
         raise AssertionError(f"fewer than {count} crawl runs after {timeout} s")
