@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from mcp.types import ToolAnnotations
@@ -15,3 +16,11 @@ InstanceName = Annotated[
     Field(description="Configured Palette instance (spectrocloud.environments[].name); default: the first"),
 ]
 ProjectUid = Annotated[str | None, Field(description="Palette project uid (the project scope)")]
+
+
+def iso(value: datetime | None) -> str | None:
+    """A time as every tool writes it: UTC, ISO 8601 with ``Z`` (naive values are taken as UTC)."""
+    if value is None:
+        return None
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return aware.isoformat().replace("+00:00", "Z")

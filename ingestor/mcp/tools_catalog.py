@@ -25,7 +25,7 @@ from ingestor.auth.permissions import (
     VIEW_PROFILE_INFO,
 )
 from ingestor.config.models import EnvironmentSettings
-from ingestor.mcp.common import READ_ONLY, InstanceName, ProjectUid
+from ingestor.mcp.common import READ_ONLY, InstanceName, ProjectUid, iso
 from ingestor.mcp.context import McpDeps, palette_tool_error
 from ingestor.mcp.resolve import DEFAULT_PREFIX, Found, environment_of, find_entity, prefix_of
 from ingestor.palette.errors import (
@@ -157,10 +157,6 @@ class ClusterKubeconfig(BaseModel):
 # --- shaping (pure; also used by the benchmark) --------------------------------------------------
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def state_annotations(prefix: str) -> tuple[str, ...]:
     """The state annotation under the configured prefix, then the default one."""
     return tuple(dict.fromkeys((f"{prefix}/state", f"{DEFAULT_PREFIX}/state")))
@@ -181,7 +177,7 @@ def profile_users(usages: list[ProfileUsage]) -> list[ProfileUser]:
             kind=usage.src_kind,
             version=usage.version,
             versionUid=usage.version_uid,
-            crawledAt=_iso(usage.seen_at),
+            crawledAt=iso(usage.seen_at),
             stale=usage.stale,
         )
     return list(out.values())
@@ -378,7 +374,7 @@ def register(server: MCPServer, deps: McpDeps) -> None:
                 name=name or found.title, uid=uid, state=state or "unknown", entityRef=found.entity_ref
             ),
             health=health_of(raw),
-            checkedAt=datetime.now(UTC).isoformat(),
+            checkedAt=iso(datetime.now(UTC)) or "",
         )
 
     @server.tool(
@@ -511,7 +507,7 @@ def stored_health(found: Found) -> ClusterHealth:
     return ClusterHealth(
         cluster=ClusterState(name=found.title, uid=found.uid, state=state, entityRef=found.entity_ref),
         health=Health(overallStatus=found.annotation("health-state") or state, conditions=[]),
-        checkedAt=row.last_seen.isoformat(),
+        checkedAt=iso(row.last_seen) or "",
         stale=True,
         source="snapshot",
     )

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from ingestor.auth.permissions import VIEW_CLUSTER_INFO
 from ingestor.config.models import EnvironmentSettings
 from ingestor.logging import redact_text
-from ingestor.mcp.common import READ_ONLY, ProjectUid
+from ingestor.mcp.common import READ_ONLY, ProjectUid, iso
 from ingestor.mcp.context import McpDeps
 from ingestor.store import queries
 from ingestor.store.db import Database, instance_key
@@ -140,10 +140,6 @@ class _Record:
     held: list[HeldRow]
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else _utc(value).isoformat().replace("+00:00", "Z")
-
-
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
@@ -172,7 +168,7 @@ def parse_since(value: str | None, now: datetime) -> datetime:
 
 def _change(row: ChangeRow) -> ChangeItem:
     return ChangeItem(
-        at=_iso(row.at) or "",
+        at=iso(row.at) or "",
         instance=row.instance,
         ref=row.ref,
         kind=row.kind,
@@ -191,8 +187,8 @@ def _run(run: RunRow) -> RunInfo:
         id=run.id,
         status=run.status,
         trigger=run.trigger,
-        startedAt=_iso(run.started_at) or "",
-        finishedAt=_iso(run.finished_at) or "",
+        startedAt=iso(run.started_at) or "",
+        finishedAt=iso(run.finished_at) or "",
         durationSeconds=round(run.duration_seconds, 3),
         counts=dict(run.counts),
         added=run.added,
@@ -225,7 +221,7 @@ def _status(env: EnvironmentSettings, catalog_enabled: bool, record: _Record) ->
     runs = [_run(r) for r in record.runs]
     last = record.runs[0] if record.runs else None
     estimate = (
-        _iso(_utc(last.started_at) + timedelta(seconds=interval))
+        iso(_utc(last.started_at) + timedelta(seconds=interval))
         if last is not None and catalog_enabled
         else None
     )
@@ -236,7 +232,7 @@ def _status(env: EnvironmentSettings, catalog_enabled: bool, record: _Record) ->
         snapshot=SnapshotInfo(
             present=bool(state and state.has_snapshot),
             version=state.snapshot_version if state else 0,
-            lastSuccessAt=_iso(state.last_success_at) if state else None,
+            lastSuccessAt=iso(state.last_success_at) if state else None,
             lastSuccessRunId=state.last_success_run_id if state else None,
         ),
         lastRun=runs[0] if runs else None,
@@ -244,7 +240,7 @@ def _status(env: EnvironmentSettings, catalog_enabled: bool, record: _Record) ->
         nextRunEstimate=estimate,
         staleParts=[
             StalePart(
-                scope=p.scope, kind=p.kind, lastRunAt=_iso(p.last_run_at) or "", lastOkAt=_iso(p.last_ok_at)
+                scope=p.scope, kind=p.kind, lastRunAt=iso(p.last_run_at) or "", lastOkAt=iso(p.last_ok_at)
             )
             for p in record.parts
             if not p.ok
@@ -256,7 +252,7 @@ def _status(env: EnvironmentSettings, catalog_enabled: bool, record: _Record) ->
                 kind=h.part[1],
                 streak=h.streak,
                 reason=_clean(h.reason) or "",
-                since=_iso(h.since) or "",
+                since=iso(h.since) or "",
             )
             for h in record.held
         ],
@@ -303,7 +299,7 @@ def register(server: MCPServer, deps: McpDeps) -> None:
             limit=limit + 1,
         )
         return ChangeList(
-            since=_iso(after) or "", changes=[_change(r) for r in rows[:limit]], truncated=len(rows) > limit
+            since=iso(after) or "", changes=[_change(r) for r in rows[:limit]], truncated=len(rows) > limit
         )
 
     @server.tool(
