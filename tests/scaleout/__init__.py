@@ -1,0 +1,1 @@
+"""Scale-out on PostgreSQL: several ``ingestor serve`` processes on one database."""
