@@ -92,6 +92,12 @@ class ConsoleDeps:
         )
         return HTMLResponse(page, status_code=status, headers=page_headers())
 
+    def message(
+        self, request: Request, operator: Operator, status: int, title: str, text: str
+    ) -> HTMLResponse:
+        """A page that only says something (not found, not allowed, the store is down)."""
+        return self.render(request, operator, "message.html", status=status, title=title, message=text)
+
 
 def page_headers() -> dict[str, str]:
     return {
@@ -202,31 +208,27 @@ def console_router(deps: ConsoleDeps) -> APIRouter:
             return Response("cross-site request refused", status_code=403)
         operator = await deps.operator(request)
         if not await deps.may_crawl(operator):
-            return deps.render(
+            return deps.message(
                 request,
                 operator,
-                "message.html",
-                status=403,
-                title="Not allowed",
-                message="Starting a crawl needs a signed-in caller holding spectrocloud.ingestor.crawl.",
+                403,
+                "Not allowed",
+                "Starting a crawl needs a signed-in caller holding spectrocloud.ingestor.crawl.",
             )
         try:
             result = await deps.scheduler.trigger(instance)
         except UnknownInstanceError:
-            return deps.render(
-                request,
-                operator,
-                "message.html",
-                status=404,
-                title="Unknown instance",
-                message="No such instance is crawled.",
-            )
+            return unknown_instance(deps, request, operator)
         log.info(
             "console.crawl_requested", caller=operator.name, instance=result.instance, state=result.state
         )
         return RedirectResponse(f"/?crawl={result.state}&instance={result.instance}", status_code=303)
 
     return router
+
+
+def unknown_instance(deps: ConsoleDeps, request: Request, operator: Operator) -> HTMLResponse:
+    return deps.message(request, operator, 404, "Unknown instance", "No such instance is crawled.")
 
 
 def static_files() -> StaticFiles:

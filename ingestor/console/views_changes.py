@@ -23,7 +23,7 @@ import uvicorn
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from ingestor.console.app import ConsoleDeps, page
+from ingestor.console.app import ConsoleDeps, page, unknown_instance
 from ingestor.console.identity import Operator
 from ingestor.console.views_catalog import entity_path, instance_of, segment, when
 from ingestor.logging import redact_text
@@ -296,7 +296,7 @@ def register(router: APIRouter, deps: ConsoleDeps) -> None:
         filters = Filters.of(request)
         instances = deps.scheduler.instances
         if filters.instance is not None and filters.instance not in instances:
-            return _unknown_instance(deps, request, operator)
+            return unknown_instance(deps, request, operator)
         shown = [filters.instance] if filters.instance is not None else instances
         try:
             rows, cursor = await deps.db.run(latest_changes, filters)
@@ -359,14 +359,3 @@ def register(router: APIRouter, deps: ConsoleDeps) -> None:
 
     router.add_api_route("/changes", page(deps, changes_page), methods=["GET"])
     router.add_api_route("/console/events", events, methods=["GET"])
-
-
-def _unknown_instance(deps: ConsoleDeps, request: Request, operator: Operator) -> Response:
-    return deps.render(
-        request,
-        operator,
-        "message.html",
-        status=404,
-        title="Unknown instance",
-        message="No such instance is crawled.",
-    )

@@ -15,17 +15,10 @@ from typing import Any
 
 from ingestor.creation.problems import Problem
 from ingestor.creation.requests import MANAGED, NAME_PATTERN, UID_PATTERN
-from ingestor.palette.schema import SpecValidator
+from ingestor.palette.schema import CREATE_DEFINITIONS, SpecValidator
 
 Entity = dict[str, Any]
-DEFINITIONS = {
-    "eks": "v1SpectroEksClusterEntity",
-    "aws": "v1SpectroAwsClusterEntity",
-    "aks": "v1SpectroAzureClusterEntity",
-    "azure": "v1SpectroAzureClusterEntity",
-    "vsphere": "v1SpectroVsphereClusterEntity",
-    "virtual": "v1SpectroVirtualClusterEntity",
-}
+DEFINITIONS = CREATE_DEFINITIONS
 _INDEX = re.compile(r"\.(\d+)(?=\.|$)")
 _REQUIRED = re.compile(r"'([A-Za-z0-9_.-]+)' is a required property")
 

@@ -32,6 +32,17 @@ _SCHEMA_LIST_KEYS = ("allOf", "anyOf", "oneOf")
 _MAX_SHOWN = 80
 
 
+CREATE_DEFINITIONS = {
+    "eks": "v1SpectroEksClusterEntity",
+    "aws": "v1SpectroAwsClusterEntity",
+    "aks": "v1SpectroAzureClusterEntity",
+    "azure": "v1SpectroAzureClusterEntity",
+    "vsphere": "v1SpectroVsphereClusterEntity",
+    "virtual": "v1SpectroVirtualClusterEntity",
+}
+"""The body definition of ``POST /v1/spectroclusters/<kind>`` (aks takes the azure entity)."""
+
+
 class SchemaValidationError(ValueError):
     """An instance does not match its definition. ``errors`` holds sorted ``path: message`` lines."""
 

@@ -11,19 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ingestor.palette.schema import CREATE_DEFINITIONS
 from ingestor.simulator.dataset import JSON, owner_of
 from ingestor.simulator.errors import ApiError
 from ingestor.simulator.records import ClusterPlan, cluster_record, object_ref
 from ingestor.simulator.routes_common import Ctx, answer, context, json_body, shareable_visible, validate
 
-DEFINITIONS = {
-    "eks": "v1SpectroEksClusterEntity",
-    "aws": "v1SpectroAwsClusterEntity",
-    "aks": "v1SpectroAzureClusterEntity",
-    "azure": "v1SpectroAzureClusterEntity",
-    "vsphere": "v1SpectroVsphereClusterEntity",
-    "virtual": "v1SpectroVirtualClusterEntity",
-}
+DEFINITIONS = CREATE_DEFINITIONS
 ACCOUNT_TYPES = {"eks": "aws", "aws": "aws", "aks": "azure", "azure": "azure", "vsphere": "vsphere"}
 POOL_FIELDS = ("machinepoolconfig", "machinePoolConfig")
 
