@@ -1,7 +1,9 @@
 """Logging: structlog for our code and the stdlib (uvicorn, httpx) through one chain, secrets masked.
 
 Every record is redacted before and after rendering: values of secret-like keys, registered secret
-values (``register_secret``) and JWT-shaped strings become ``***``. Foundation layer: imports nothing of ours.
+values (``register_secret``) and JWT-shaped strings become ``***``. JSON lines (production) open with
+``timestamp``, ``level``, ``logger``, ``event`` and, inside an HTTP request, ``request_id`` (bound by the
+API's middleware with ``structlog.contextvars``). Foundation layer: imports nothing of ours.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ _LEVELS = {
     "critical": logging.CRITICAL,
 }
 _FORMATS = ("auto", "json", "console")
+LEADING_KEYS = ("timestamp", "level", "logger", "event", "request_id")
+"""Keys every JSON line starts with, in this order (when present)."""
 # Loggers that install their own handlers or log request URLs and headers at INFO/DEBUG.
 _ROUTED = ("uvicorn", "uvicorn.error", "uvicorn.access")
 _QUIET = ("httpx", "httpcore", "hpack")
@@ -135,6 +139,13 @@ def redact_event(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
 
+def leading_keys_first(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: ``LEADING_KEYS`` first, the rest in the order they were bound."""
+    ordered = {key: event_dict.pop(key) for key in LEADING_KEYS if key in event_dict}
+    ordered.update(event_dict)
+    return ordered
+
+
 def _scrubbed(renderer: Processor) -> Processor:
     """Wrap the renderer so the final line is scrubbed once more (covers anything a renderer adds)."""
 
@@ -209,6 +220,7 @@ def configure_logging(
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             redact_event,
+            leading_keys_first,
             _scrubbed(renderer),
         ],
     )

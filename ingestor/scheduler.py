@@ -4,23 +4,26 @@ concurrency.
 Never two crawls of one instance at once (a per-instance lock here, a lease row across replicas); replicas on
 one database crawl each instance once per interval (the lease holder skips when a run started recently).
 Project crawls (``crawl_project``, after a creation) queue behind whatever crawl of the instance is running
-and coalesce. Imports ``config``, ``crawl.service`` (lazily) and ``store``; only ``api`` and ``cli`` import
-it.
+and coalesce. Observers (``add_observer``: the metrics) hear every crawl's progress, Palette calls and end;
+``running_crawl`` tells how far a crawl here is. Imports ``config``, ``crawl.service`` (lazily) and
+``store``; only ``api`` and ``cli`` import it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import structlog
 
@@ -33,7 +36,11 @@ from ingestor.store import lease, queries
 from ingestor.store.db import Database, instance_key, utcnow
 from ingestor.store.writer import FULL_TRIGGERS, PROJECT_TRIGGER, CommitResult
 
+if TYPE_CHECKING:
+    from ingestor.crawl.service import CallEvent, CrawlObserver, CrawlProgress
+
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 Trigger = Literal["schedule", "manual", "start"]
 TriggerState = Literal["started", "running", "busy"]
@@ -65,6 +72,39 @@ class ProjectCrawlFn(Protocol):
         project_uids: frozenset[str],
         replica_id: str,
     ) -> Awaitable[CommitResult]: ...
+
+
+@dataclass(frozen=True)
+class CrawlReport:
+    """How a crawl here ended: ``ok``, ``partial`` or ``failed`` (its run's status), ``cancelled`` (stopped,
+    or the lease was lost) or ``error`` (the crawl function raised)."""
+
+    instance: str
+    trigger: str
+    outcome: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RunningCrawl:
+    """A crawl running here: since when, and how far (``scopes_total`` is ``None`` until the crawl has
+    listed the projects, and stays so for crawl functions that report no progress)."""
+
+    started_at: datetime
+    trigger: str
+    scopes_done: int = 0
+    scopes_total: int | None = None
+    current_projects: tuple[str, ...] = ()
+
+
+class SchedulerObserver(Protocol):
+    """What ``add_observer`` takes: a ``CrawlObserver`` that also hears how each crawl ended."""
+
+    def crawl_progress(self, instance: str, progress: CrawlProgress) -> None: ...
+
+    def palette_call(self, instance: str, event: CallEvent) -> None: ...
+
+    def crawl_finished(self, report: CrawlReport) -> None: ...
 
 
 ProjectCrawl = asyncio.Future[CommitResult | None]
@@ -120,6 +160,7 @@ class _Instance:
     """Project uid -> the requests waiting for a project crawl that starts after them."""
     drainer: asyncio.Task[None] | None = None
     """Runs the waiting project crawls, one batch at a time."""
+    running: RunningCrawl | None = None
 
     @property
     def crawling(self) -> bool:
@@ -133,11 +174,17 @@ class _Instance:
 
 
 async def _default_crawl(
-    settings: Settings, env: EnvironmentSettings, db: Database, *, trigger: str, replica_id: str
+    settings: Settings,
+    env: EnvironmentSettings,
+    db: Database,
+    *,
+    trigger: str,
+    replica_id: str,
+    observer: CrawlObserver | None = None,
 ) -> CommitResult:
     from ingestor.crawl.service import run_crawl
 
-    return await run_crawl(settings, env, db, trigger=trigger, replica_id=replica_id)
+    return await run_crawl(settings, env, db, trigger=trigger, replica_id=replica_id, observer=observer)
 
 
 async def _default_project_crawl(
@@ -147,12 +194,60 @@ async def _default_project_crawl(
     *,
     project_uids: frozenset[str],
     replica_id: str,
+    observer: CrawlObserver | None = None,
 ) -> CommitResult:
     from ingestor.crawl.service import run_crawl
 
     return await run_crawl(
-        settings, env, db, trigger=PROJECT_TRIGGER, replica_id=replica_id, only_projects=project_uids
+        settings,
+        env,
+        db,
+        trigger=PROJECT_TRIGGER,
+        replica_id=replica_id,
+        only_projects=project_uids,
+        observer=observer,
     )
+
+
+class _Observers:
+    """The observers of this scheduler, one ``CrawlObserver`` for the crawls; progress is kept for
+    ``running_crawl`` too. A failing observer is logged and skipped, never fails a crawl."""
+
+    def __init__(self, instances: dict[str, _Instance]) -> None:
+        self._instances = instances
+        self.observers: list[SchedulerObserver] = []
+
+    def crawl_progress(self, instance: str, progress: CrawlProgress) -> None:
+        inst = self._instances.get(instance)
+        if inst is not None and inst.running is not None:
+            inst.running = replace(
+                inst.running,
+                scopes_done=progress.scopes_done,
+                scopes_total=progress.scopes_total,
+                current_projects=progress.current,
+            )
+        self._each("crawl_progress", instance, progress)
+
+    def palette_call(self, instance: str, event: CallEvent) -> None:
+        self._each("palette_call", instance, event)
+
+    def crawl_finished(self, report: CrawlReport) -> None:
+        self._each("crawl_finished", report)
+
+    def _each(self, method: str, *args: Any) -> None:
+        for observer in self.observers:
+            try:
+                getattr(observer, method)(*args)
+            except Exception as exc:
+                log.warning("scheduler.observer_failed", method=method, error_class=type(exc).__name__)
+
+
+def _detached(coro: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
+    """A task for background work started from a request: without the request's log context
+    (``request_id``), so a crawl's lines are not taken for the request's."""
+    context = contextvars.copy_context()
+    context.run(structlog.contextvars.clear_contextvars)
+    return asyncio.create_task(coro, name=name, context=context)
 
 
 class CrawlScheduler:
@@ -173,15 +268,19 @@ class CrawlScheduler:
         self.settings = settings
         self.db = db
         self.replica_id = replica_id or default_replica_id()
-        self._crawl: CrawlFn = crawl or _default_crawl
-        self._project_crawl: ProjectCrawlFn = project_crawl or _default_project_crawl
-        self.project_retry_seconds = project_retry_seconds
-        self.project_wait_seconds = project_wait_seconds
-        self._stopping = False
         self._instances = {
             instance_key(env.name): _Instance(env, instance_key(env.name))
             for env in catalog_environments(settings)
         }
+        self._observers = _Observers(self._instances)
+        # Crawl functions given by tests report no progress and no Palette calls; their ends are reported.
+        self._crawl: CrawlFn = crawl or partial(_default_crawl, observer=self._observers)
+        self._project_crawl: ProjectCrawlFn = project_crawl or partial(
+            _default_project_crawl, observer=self._observers
+        )
+        self.project_retry_seconds = project_retry_seconds
+        self.project_wait_seconds = project_wait_seconds
+        self._stopping = False
         self.lease_seconds = float(settings.scheduler.lease_seconds)
         self.renew_every = renew_every if renew_every is not None else self.lease_seconds / 3
         self._slots = asyncio.Semaphore(settings.scheduler.max_concurrent_crawls)
@@ -202,6 +301,10 @@ class CrawlScheduler:
     def add_listener(self, listener: Callable[[str, CommitResult], None]) -> None:
         """Call ``listener(instance, result)`` after every crawl run here (e.g. cache invalidation)."""
         self._listeners.append(listener)
+
+    def add_observer(self, observer: SchedulerObserver) -> None:
+        """Tell ``observer`` of every crawl's progress and Palette calls, and how it ended (the metrics)."""
+        self._observers.observers.append(observer)
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -323,7 +426,7 @@ class CrawlScheduler:
             return done
         inst.waiting.setdefault(project_uid, []).append(done)
         if inst.drainer is None or inst.drainer.done():
-            inst.drainer = asyncio.create_task(self._drain(inst), name=f"project-crawl:{inst.key}")
+            inst.drainer = _detached(self._drain(inst), name=f"project-crawl:{inst.key}")
         log.info("scheduler.project_crawl_requested", instance=inst.key, project=project_uid)
         return done
 
@@ -377,7 +480,7 @@ class CrawlScheduler:
                     self.settings, inst.env, self.db, project_uids=uids, replica_id=self.replica_id
                 )
 
-            return True, await self._crawl_holding(inst, name, start, scoped=True)
+            return True, await self._crawl_holding(inst, name, start, PROJECT_TRIGGER, scoped=True)
         except Exception as exc:  # like a full crawl: never an unobserved exception
             log.error(
                 "scheduler.crawl_error", instance=inst.key, error_class=type(exc).__name__, exc_info=exc
@@ -390,7 +493,7 @@ class CrawlScheduler:
     def _spawn(
         self, inst: _Instance, trigger: Trigger, *, check_interval: bool
     ) -> asyncio.Task[CommitResult | None]:
-        task = asyncio.create_task(self._run(inst, trigger, check_interval), name=f"crawl:{inst.key}")
+        task = _detached(self._run(inst, trigger, check_interval), name=f"crawl:{inst.key}")
         inst.task = task
         return task
 
@@ -406,6 +509,8 @@ class CrawlScheduler:
                 return None
             if not taken:
                 self._skip(inst, "another replica holds the crawl lease")
+                if check_interval:
+                    self._look_again(inst)
                 return None
             try:
                 if check_interval and await self._recently_crawled(inst):
@@ -419,7 +524,7 @@ class CrawlScheduler:
                         self.settings, inst.env, self.db, trigger=trigger, replica_id=self.replica_id
                     )
 
-                return await self._crawl_holding(inst, name, start)
+                return await self._crawl_holding(inst, name, start, trigger)
             except Exception as exc:  # a crawl task never dies with an unobserved exception
                 log.error(
                     "scheduler.crawl_error", instance=inst.key, error_class=type(exc).__name__, exc_info=exc
@@ -434,6 +539,26 @@ class CrawlScheduler:
         inst.last_skip = reason
         log.info("scheduler.skipped", instance=inst.key, reason=reason)
 
+    def _look_again(self, inst: _Instance) -> None:
+        """A scheduled crawl found the lease held elsewhere: tick again in ``renew_every`` seconds (unless the
+        regular tick comes first). The holder's recorded run makes that tick skip; a holder that died
+        mid-crawl recorded none, so a live replica takes over once the dead one's lease has expired."""
+        if self._apscheduler is None:
+            return
+        when = datetime.now(UTC) + timedelta(seconds=self.renew_every)
+        regular = self.next_run_at(inst.key)
+        if regular is not None and regular <= when:
+            return
+        self._apscheduler.add_job(
+            self._tick,
+            "date",
+            run_date=when,
+            args=[inst.key],
+            id=f"{lease_name(inst.key)}:again",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
     async def _recently_crawled(self, inst: _Instance) -> bool:
         last = await self.db.run(partial(queries.last_run, triggers=FULL_TRIGGERS), inst.key)
         if last is None:
@@ -447,18 +572,24 @@ class CrawlScheduler:
         inst: _Instance,
         name: str,
         start: Callable[[], Awaitable[CommitResult]],
+        trigger: str,
         *,
         scoped: bool = False,
     ) -> CommitResult | None:
-        """Run a crawl while renewing the lease ``name``, then tell the listeners. A project crawl
-        (``scoped``) leaves ``last_skip``/``last_result`` to the crawls of the whole instance."""
+        """Run a crawl while renewing the lease ``name``, then tell the listeners and observers. A project
+        crawl (``scoped``) leaves ``last_skip``/``last_result`` to the crawls of the whole instance."""
+        began = time.monotonic()
+        inst.running = RunningCrawl(utcnow(), trigger)
         crawl = asyncio.ensure_future(start())
         renewer = asyncio.create_task(self._keep_lease(inst, name, crawl))
         if not scoped:
             inst.last_skip = None
+        outcome = "error"  # the crawl function raised (``run_crawl`` never does)
         try:
             result = await crawl
+            outcome = result.status
         except asyncio.CancelledError:
+            outcome = "cancelled"
             me = asyncio.current_task()
             if me is not None and me.cancelling():
                 raise  # we are being stopped
@@ -470,10 +601,13 @@ class CrawlScheduler:
             return None
         finally:
             renewer.cancel()
+            inst.running = None
             if not crawl.done():
                 crawl.cancel()
                 with contextlib.suppress(BaseException):
                     await crawl
+            seconds = time.monotonic() - began
+            self._observers.crawl_finished(CrawlReport(inst.key, trigger, outcome, seconds))
         if not scoped:
             inst.last_result = result
         for listener in self._listeners:
@@ -514,6 +648,10 @@ class CrawlScheduler:
 
     def last_skip(self, instance: str) -> str | None:
         return self._get(instance).last_skip
+
+    def running_crawl(self, instance: str) -> RunningCrawl | None:
+        """The crawl of ``instance`` running here now, with its progress (``None`` when none runs)."""
+        return self._get(instance).running
 
     async def project_crawls_idle(self, instance: str) -> None:
         """Wait until no project crawl of ``instance`` is waiting or running here (tests, shutdown)."""

@@ -85,6 +85,7 @@ CONFINED: dict[str, tuple[str, ...]] = {
     "mcp": ("ingestor.mcp",),
     "sqlalchemy": ("ingestor.store",),
     "alembic": ("ingestor.store",),
+    "prometheus_client": ("ingestor.api",),
 }
 
 

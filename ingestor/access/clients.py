@@ -1,23 +1,34 @@
 """One pooled Palette client per instance, shared by every live call of every surface.
 
 Callers get a sibling bound to the credential they resolved (``with_credential``): same pool,
-limiter and counters, another ``Authorization``.
+limiter and counters, another ``Authorization``. An ``observer`` hears of every call of every client
+(the service's metrics).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
 
 from ingestor.config import Settings
 from ingestor.config.models import EnvironmentSettings
 from ingestor.palette.client import PaletteClient, Transport
 from ingestor.palette.credentials import ApiKey, Credential
+from ingestor.palette.stats import CallEvent
+
+CallObserver = Callable[[str, CallEvent], None]
+"""``observer(instance, event)``: one exchange or retry of an instance's live client."""
 
 
 class PaletteClients:
     """Lazily built base clients (authenticated with the instance's ``apiToken``), closed together."""
 
-    def __init__(self, settings: Settings, *, transport: Transport | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, transport: Transport | None = None, observer: CallObserver | None = None
+    ) -> None:
         self._settings = settings
         self._transport = transport
+        self._observer = observer
         self._clients: dict[str, PaletteClient] = {}
 
     def __repr__(self) -> str:
@@ -35,6 +46,8 @@ class PaletteClients:
                 instance=env.name,
                 transport=self._transport,
             )
+            if self._observer is not None:
+                client.stats.add_observer(partial(self._observer, key))
             self._clients[key] = client
         return client
 

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from ingestor import __version__
 from ingestor.access.clients import PaletteClients
 from ingestor.access.credentials import SessionLookup
-from ingestor.api import catalog, health, status
+from ingestor.api import catalog, health, metrics, status
 from ingestor.api.auth import CallerIdentifier
 from ingestor.api.bodylimit import BodyLimitMiddleware
 from ingestor.api.cache import CatalogCache
@@ -27,6 +27,8 @@ from ingestor.api.errors import ApiError, install_error_handlers
 from ingestor.api.plugin import plugin_router
 from ingestor.api.plugin.context import PluginServices
 from ingestor.api.plugin.middleware import ReauthHeaderMiddleware
+from ingestor.api.requestid import HEADER as REQUEST_ID_HEADER
+from ingestor.api.requestid import RequestIdMiddleware
 from ingestor.api.session_repo import SqlSessionRepository
 from ingestor.api.signin import PaletteSignIn, signin_router
 from ingestor.auth import verifier_from_settings
@@ -87,7 +89,9 @@ def create_app(
     Sign-in with Palette is served when an instance has ``oidc`` settings and sessions are a ``SessionVault``.
     """
     cache = CatalogCache(db, scheduler.instances)
-    clients = PaletteClients(settings, transport=palette_transport)
+    observed = metrics.ServiceMetrics(scheduler, db)
+    scheduler.add_observer(observed)
+    clients = PaletteClients(settings, transport=palette_transport, observer=observed.palette_call)
     vault = vault_from_settings(settings.auth, SqlSessionRepository(db)) if sessions is None else None
 
     def crawled(instance: str, result: CommitResult) -> None:
@@ -115,6 +119,8 @@ def create_app(
 
     mcp = McpService(McpDeps(settings, db, plugin.gate, clients, plugin.sessions), identify)
     store_vault = vault if vault is not None else sessions if isinstance(sessions, SessionVault) else None
+    if store_vault is not None:
+        store_vault.add_observer(observed.session_lookup)
     signin = (
         PaletteSignIn(settings, db, store_vault, identifier, http=oidc_http)
         if store_vault is not None and any(env.oidc for env in settings.spectrocloud.environments)
@@ -149,6 +155,7 @@ def create_app(
     app.state.catalog = cache
     app.state.identifier = identifier
     app.state.plugin = plugin
+    app.state.metrics = observed
     install_error_handlers(app)
     app.add_middleware(ReauthHeaderMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit_bytes=settings.server.body_limit_bytes)
@@ -162,9 +169,17 @@ def create_app(
             allow_credentials=signin is not None,
             allow_methods=["GET", "HEAD", "POST"],
             allow_headers=["Authorization", "If-None-Match", "X-Requested-With", *PLUGIN_HEADERS],
-            expose_headers=["ETag", "Retry-After", "X-SpectroCloud-ReAuth-Required", "Content-Disposition"],
+            expose_headers=[
+                "ETag",
+                "Retry-After",
+                "X-SpectroCloud-ReAuth-Required",
+                "Content-Disposition",
+                REQUEST_ID_HEADER,
+            ],
         )
-    for module in (catalog, status, health):
+    # Added last, so outermost: every log line of a request (CORS and body limit too) has its id.
+    app.add_middleware(RequestIdMiddleware, observe=observed.http_request)
+    for module in (catalog, status, health, metrics):
         app.include_router(module.router)
     app.include_router(plugin_router())
     if signin is not None:

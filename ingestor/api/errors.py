@@ -104,7 +104,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Named by class only: a foreign exception's text may quote inputs or credentials.
     log.error("api.unexpected", path=request.url.path, error_class=type(exc).__name__, exc_info=exc)
-    return error_response(500, "internal error (see the service log)")
+    request_id = getattr(request.state, "request_id", None)
+    headers = {"X-Request-ID": request_id} if isinstance(request_id, str) else None
+    return error_response(500, "internal error (see the service log)", headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -62,7 +62,7 @@ def build_service(
     return Service(settings, db, scheduler, app)
 
 
-def uvicorn_server(app: FastAPI, *, access_log: bool = True) -> uvicorn.Server:
+def uvicorn_server(app: FastAPI, *, access_log: bool = False) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
         log_config=None,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,48 +19,15 @@ from ingestor import __version__
 from ingestor.api.auth import Caller, require_caller
 from ingestor.api.errors import ConflictError, NotFoundError, NotReadyError
 from ingestor.logging import redact_text
-from ingestor.scheduler import CrawlScheduler, TriggerResult, UnknownInstanceError, lease_name
-from ingestor.store import lease, queries
+from ingestor.scheduler import CrawlScheduler, RunningCrawl, TriggerResult, UnknownInstanceError, lease_name
 from ingestor.store.db import Database
-from ingestor.store.rows import HeldRow, InstanceState, PartStateRow, RunRow
-from ingestor.store.writer import FULL_TRIGGERS
+from ingestor.store.reports import InstanceRecord, latest_outcomes, read_instance
+from ingestor.store.rows import RunRow
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["status"])
 
-RECENT_RUNS = 10
 TENANT = "tenant"
-
-
-@dataclass(frozen=True)
-class InstanceRecord:
-    """What the store knows about one instance, read on the store's thread."""
-
-    state: InstanceState | None
-    runs: list[RunRow]
-    parts: list[PartStateRow]
-    held: list[HeldRow]
-    project_names: dict[str, str]
-    lease_holder: str | None
-    last_full: RunRow | None = None
-
-
-def read_instance(db: Database, instance: str) -> InstanceRecord:
-    """Every store read the status of ``instance`` needs (sync; run it with ``db.run``)."""
-    projects = queries.current_entities(db, instance, palette_kind="project").entities
-    names = {}
-    for row in projects:
-        meta = row.body.get("metadata", {})
-        names[row.key] = str(meta.get("title") or meta.get("name") or row.name)
-    return InstanceRecord(
-        state=queries.instance_state(db, instance),
-        runs=queries.recent_runs(db, instance, limit=RECENT_RUNS),
-        parts=queries.part_states(db, instance),
-        held=queries.held_removals(db, instance),
-        project_names=names,
-        lease_holder=lease.holder_of(db, lease_name(instance)),
-        last_full=queries.last_run(db, instance, triggers=FULL_TRIGGERS),
-    )
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -110,12 +76,7 @@ def project_outcomes(record: InstanceRecord) -> list[dict[str, Any]]:
     The last full crawl's outcomes, with those of later project crawls (after a creation) laid over them.
     """
     ok_at = {(p.scope, p.kind): p.last_ok_at for p in record.parts}
-    latest: dict[tuple[str, str], Any] = {}
-    base = [record.last_full] if record.last_full is not None else []
-    later = [run for run in reversed(record.runs) if not base or run.id > base[0].id]
-    for run in base + later:  # oldest first: a later outcome of a part replaces an earlier one
-        for o in run.outcomes:
-            latest[(o.scope, o.kind)] = o
+    latest = latest_outcomes(record)
     scopes: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for o in latest.values():
         scopes[o.scope].append(
@@ -141,6 +102,22 @@ def project_outcomes(record: InstanceRecord) -> list[dict[str, Any]]:
     return sorted(out, key=lambda s: (s["scope"] != TENANT, str(s["name"]).lower()))
 
 
+def running_summary(running: RunningCrawl | None, project_names: dict[str, str]) -> dict[str, Any] | None:
+    """A crawl running here: since when, scopes (tenant and projects) done of those planned (``None`` until
+    the projects are listed) and the projects being crawled now."""
+    if running is None:
+        return None
+    return {
+        "startedAt": _iso(running.started_at),
+        "trigger": running.trigger,
+        "scopesDone": running.scopes_done,
+        "scopesTotal": running.scopes_total,
+        "currentProjects": [
+            {"uid": uid, "name": project_names.get(uid, uid)} for uid in running.current_projects
+        ],
+    }
+
+
 def instance_status(name: str, scheduler: CrawlScheduler, record: InstanceRecord) -> dict[str, Any]:
     """The status of one instance: snapshot, runs, schedule, lease, per-project outcomes, held removals."""
     env = scheduler.environment(name)
@@ -156,6 +133,7 @@ def instance_status(name: str, scheduler: CrawlScheduler, record: InstanceRecord
             "lastSuccessRunId": state.last_success_run_id if state else None,
         },
         "crawling": scheduler.running(name),
+        "running": running_summary(scheduler.running_crawl(name), record.project_names),
         "nextRunAt": _iso(scheduler.next_run_at(name)),
         "leaseHolder": record.lease_holder,
         "lastSkip": scheduler.last_skip(name),
@@ -210,12 +188,12 @@ async def status(
 ) -> Response:
     """Authenticated. Per instance: last run (start, end, outcome, duration, counts per kind, API calls,
     retries, 429s, sanitized errors), recent runs, per-project outcomes, held-back removals, next run,
-    the lease holder."""
+    the lease holder, and the progress of a crawl running on this replica (``running``)."""
     scheduler = _scheduler(request)
     db: Database = request.app.state.db
     names = _names(scheduler, instance)
     try:
-        records = [await db.run(read_instance, name) for name in names]
+        records = [await db.run(read_instance, name, lease_name(name)) for name in names]
     except Exception as exc:
         raise _store_down(exc) from None
     options = request.app.state.settings.scheduler

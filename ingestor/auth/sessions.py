@@ -2,7 +2,7 @@
 
 Keyed by (lower-cased Backstage user entity ref, instance), never by an unverified e-mail (compat S1, S10).
 Imports only ``ingestor.config`` of ours; the SQL adapter lives in ``ingestor.api.session_repo``.
-Tokens, keys and e-mails never reach a log, repr or message.
+Tokens, keys and e-mails never reach a log, repr or message. Observers hear the result of every lookup.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import jwt
 import structlog
@@ -34,6 +34,10 @@ DEFAULT_LIFETIME = timedelta(hours=1)
 """Expiry of a token that is not a JWT with ``exp`` and comes without ``expires_at``."""
 
 Clock = Callable[[], datetime]
+LookupResult = Literal["hit", "miss", "expired"]
+LookupObserver = Callable[[LookupResult], None]
+"""``observer(result)`` after each lookup: ``hit`` (a usable token), ``miss`` (none stored, or unreadable),
+``expired`` (only an expired one, now deleted). Gets nothing else: no user, no instance, no token."""
 
 
 def utcnow() -> datetime:
@@ -151,6 +155,18 @@ class SessionVault:
         self._max_entries = max_entries
         self._max_lifetime = timedelta(seconds=max_lifetime_seconds)
         self._clock = clock
+        self._observers: list[LookupObserver] = []
+
+    def add_observer(self, observer: LookupObserver) -> None:
+        """Call ``observer(result)`` after every ``get`` and ``get_by_email`` (the service's metrics)."""
+        self._observers.append(observer)
+
+    def _looked_up(self, result: LookupResult) -> None:
+        for observer in self._observers:
+            try:
+                observer(result)
+            except Exception as exc:  # counting must never fail a lookup
+                log.warning("auth.sessions.observer_failed", error_class=type(exc).__name__)
 
     def __repr__(self) -> str:
         return f"SessionVault(max_entries={self._max_entries}, cipher={self._cipher!r})"
@@ -194,7 +210,12 @@ class SessionVault:
         """The user's token for ``instance``; ``None`` when absent, expired or unreadable (then deleted)."""
         ref = normalize_ref(user_ref)
         row = await self._repo.load(ref, instance)
-        return None if row is None else await self._usable(row)
+        if row is None:
+            self._looked_up("miss")
+            return None
+        token, result = await self._usable(row)
+        self._looked_up(result)
+        return token
 
     async def get_by_email(self, email: str, instance: str) -> tuple[str, str] | None:
         """``(user_ref, token)`` of the newest usable session saved with this e-mail (case-insensitive).
@@ -202,10 +223,14 @@ class SessionVault:
         Only for an e-mail taken from a verified identity: an unverified header must never reach it (S1).
         """
         digest = email_hash(email)
+        expired = False
         while (row := await self._repo.find_by_email_hash(instance, digest)) is not None:
-            token = await self._usable(row)  # an unusable row is deleted, so the loop moves on
+            token, result = await self._usable(row)  # an unusable row is deleted, so the loop moves on
             if token is not None:
+                self._looked_up(result)
                 return row.user_ref, token
+            expired = expired or result == "expired"
+        self._looked_up("expired" if expired else "miss")
         return None
 
     async def drop(self, user_ref: str, instance: str) -> None:
@@ -228,15 +253,17 @@ class SessionVault:
             log.info("auth.sessions.purged", sessions=purged)
         return purged
 
-    async def _usable(self, row: SealedSession) -> str | None:
+    async def _usable(self, row: SealedSession) -> tuple[str | None, LookupResult]:
+        """The row's token and ``hit``; else ``None`` and why (the row is deleted)."""
         if row.expires_at <= self._clock():
             await self._repo.delete(row.user_ref, row.instance, updated_at=row.updated_at)
             log.info("auth.sessions.expired", user_ref=row.user_ref, instance=row.instance)
-            return None
+            return None, "expired"
         token = self._cipher.open(row.ciphertext, row.user_ref, row.instance)
         if token is None:
             await self._repo.delete(row.user_ref, row.instance, updated_at=row.updated_at)
-        return token
+            return None, "miss"
+        return token, "hit"
 
     async def _bound(self, now: datetime) -> None:
         count = await self._repo.count()

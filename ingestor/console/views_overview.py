@@ -8,7 +8,6 @@ error text shown was sanitized before storage and is scrubbed again here.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -23,10 +22,8 @@ from ingestor.console.app import ConsoleDeps, page, page_headers
 from ingestor.console.identity import Operator
 from ingestor.logging import redact_text
 from ingestor.scheduler import lease_name
-from ingestor.store import lease, queries
-from ingestor.store.db import Database
-from ingestor.store.rows import HeldRow, InstanceState, PartStateRow, RunRow
-from ingestor.store.writer import FULL_TRIGGERS
+from ingestor.store.reports import InstanceRecord, latest_outcomes, read_instance
+from ingestor.store.rows import RunRow
 
 log = structlog.get_logger(__name__)
 
@@ -51,36 +48,6 @@ PALETTE_KIND_OF_PART = {
 UNNAMED = "_"
 """The catalog pages' path segment for the unnamed instance."""
 STATUS_TONE = {"ok": "ok", "partial": "warn", "failed": "bad"}
-
-
-@dataclass(frozen=True)
-class InstanceRecord:
-    """What the store knows about one instance, read in one go on the store's thread."""
-
-    state: InstanceState | None
-    runs: list[RunRow]
-    parts: list[PartStateRow]
-    held: list[HeldRow]
-    project_names: dict[str, str]
-    lease_holder: str | None
-    last_full: RunRow | None
-
-
-def read_instance(db: Database, instance: str) -> InstanceRecord:
-    """Every store read the overview of ``instance`` needs (sync; run it with ``db.run``)."""
-    names = {}
-    for row in queries.current_entities(db, instance, palette_kind="project").entities:
-        meta = row.body.get("metadata", {})
-        names[row.key] = str(meta.get("title") or meta.get("name") or row.name)
-    return InstanceRecord(
-        state=queries.instance_state(db, instance),
-        runs=queries.recent_runs(db, instance, limit=RECENT_RUNS),
-        parts=queries.part_states(db, instance),
-        held=queries.held_removals(db, instance),
-        project_names=names,
-        lease_holder=lease.holder_of(db, lease_name(instance)),
-        last_full=queries.last_run(db, instance, triggers=FULL_TRIGGERS),
-    )
 
 
 def _clean(text: str | None) -> str | None:
@@ -143,12 +110,7 @@ def project_outcomes(record: InstanceRecord) -> list[dict[str, Any]]:
     """Per scope, each part's latest outcome (the last full crawl with later project crawls laid over it)
     and its last success; failing scopes first, then the tenant, then projects by name."""
     ok_at = {(p.scope, p.kind): p.last_ok_at for p in record.parts}
-    latest: dict[tuple[str, str], Any] = {}
-    base = [record.last_full] if record.last_full is not None else []
-    later = [run for run in reversed(record.runs) if not base or run.id > base[0].id]
-    for run in base + later:  # oldest first: a later outcome of a part replaces an earlier one
-        for o in run.outcomes:
-            latest[(o.scope, o.kind)] = o
+    latest = latest_outcomes(record)
     scopes: dict[str, list[dict[str, Any]]] = {}
     for (scope, kind), o in sorted(latest.items()):
         scopes.setdefault(scope, []).append(
@@ -287,7 +249,10 @@ def crawl_notice(request: Request, names: list[str]) -> dict[str, str] | None:
 
 
 async def read_all(deps: ConsoleDeps) -> list[tuple[str, InstanceRecord]]:
-    return [(name, await deps.db.run(read_instance, name)) for name in deps.scheduler.instances]
+    return [
+        (name, await deps.db.run(read_instance, name, lease_name(name), runs=RECENT_RUNS))
+        for name in deps.scheduler.instances
+    ]
 
 
 def store_error(deps: ConsoleDeps, request: Request, operator: Operator, exc: Exception) -> Response:

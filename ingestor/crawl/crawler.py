@@ -4,15 +4,17 @@ Parts are ``(scope, kind)`` (docs/design/ingestion.md). A part's objects enter t
 the part completed; a failure of one part never stops the others; the overall deadline fails the parts
 still running and keeps those that finished; a part pointing into a failed one is held too
 (``dependency``). A project-scoped crawl (``only_projects``) fetches those projects' parts plus the
-context their mapping reads (``scope``) and reports outcomes for those parts only. Palette I/O only: no
-store, no mapping.
+context their mapping reads (``scope``) and reports outcomes for those parts only. Progress (scopes done
+of all planned, projects being crawled) goes to an optional callback and to ``crawl.progress`` log lines.
+Palette I/O only: no store, no mapping.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -50,6 +52,25 @@ CLUSTER_GROUPS = PART_KINDS[CLUSTER_GROUP]
 CLUSTER_PROFILES = PART_KINDS[CLUSTER_PROFILE]
 DETAIL_ENDPOINTS = ("GET /v1/clustergroups/{uid}",)
 """Per-object calls (``ClientStats`` keys); a re-crawl of an unchanged tenant makes none."""
+PROGRESS_LOG_SECONDS = 5.0
+PROGRESS_LOG_STEPS = 10
+PROGRESS_LOG_MAX_STEP = 25
+"""A ``crawl.progress`` line when a scope finishes and 5 s passed, or another tenth of the scopes (at most
+25) finished since the last line, and at the last scope."""
+
+
+@dataclass(frozen=True)
+class CrawlProgress:
+    """How far a crawl is: scopes (the tenant and each project) finished of those planned, and the
+    projects being crawled now (at most ``max_concurrent_projects``)."""
+
+    scopes_done: int
+    scopes_total: int
+    current: tuple[str, ...] = ()
+    elapsed_seconds: float = 0.0
+
+
+ProgressCallback = Callable[[CrawlProgress], None]
 
 
 @dataclass(frozen=True)
@@ -157,16 +178,72 @@ def run_stats(
     )
 
 
-class Crawler:
-    """``await Crawler(client, request).crawl()``: one crawl, never raising for Palette failures."""
+class _Progress:
+    """Counts finished scopes, tells the callback of every change, logs ``crawl.progress`` now and then."""
 
-    def __init__(self, client: PaletteClient, request: CrawlRequest) -> None:
+    def __init__(self, instance: str | None, callback: ProgressCallback | None) -> None:
+        self.instance, self.callback = instance, callback
+        self.started = self._logged_at = time.monotonic()
+        self.total = self.done = self._logged_done = 0
+        self.current: dict[str, None] = {}  # the projects being crawled, in start order
+
+    def plan(self, total: int) -> None:
+        self.total += total
+        self._tell()
+
+    @contextlib.contextmanager
+    def running(self, scope: str) -> Iterator[None]:
+        self.current[scope] = None
+        self._tell()
+        try:
+            yield
+        finally:
+            self.current.pop(scope, None)
+
+    def end(self, scope: str) -> None:
+        self.done += 1
+        self._tell()
+        now = time.monotonic()
+        step = min(PROGRESS_LOG_MAX_STEP, max(1, self.total // PROGRESS_LOG_STEPS))
+        due = self.done - self._logged_done >= step or now - self._logged_at >= PROGRESS_LOG_SECONDS
+        if due or self.done >= self.total:
+            self._logged_at, self._logged_done = now, self.done
+            log.info(
+                "crawl.progress",
+                instance=self.instance,
+                scopes_done=self.done,
+                scopes_total=self.total,
+                scope=scope,
+                running=len(self.current),
+                elapsed=round(now - self.started, 3),
+            )
+
+    def _tell(self) -> None:
+        if self.callback is None:
+            return
+        elapsed = round(time.monotonic() - self.started, 3)
+        try:
+            self.callback(CrawlProgress(self.done, self.total, tuple(self.current), elapsed))
+        except Exception as exc:  # an observer must never fail the crawl
+            log.warning("crawl.progress_callback_failed", error_class=type(exc).__name__)
+
+
+class Crawler:
+    """``await Crawler(client, request).crawl()``: one crawl, never raising for Palette failures.
+
+    ``progress`` is called (on the crawl's event loop) whenever a scope starts or finishes.
+    """
+
+    def __init__(
+        self, client: PaletteClient, request: CrawlRequest, *, progress: ProgressCallback | None = None
+    ) -> None:
         self.client = client
         self.request = request
         self._harvest = _Harvest()
         self._gate = asyncio.Semaphore(max(1, request.max_concurrent_projects))
         self._meta_lock = asyncio.Lock()
         self._meta: lists.TenantClusters | BaseException | None = None
+        self._progress = _Progress(request.instance, progress)
 
     def _describe(self, exc: BaseException) -> Failure:
         return describe(exc, self.request.secrets)
@@ -205,6 +282,7 @@ class Crawler:
 
     async def _parts(self, plan: Mapping[str, Sequence[str]], deadline: float) -> None:
         """Fetch ``plan``'s kinds per scope; every planned part ends with an outcome."""
+        self._progress.plan(len(plan))
         tasks = [asyncio.create_task(self._scope(scope, kinds)) for scope, kinds in plan.items()]
         try:
             _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
@@ -232,9 +310,11 @@ class Crawler:
         }
         if scope == TENANT:
             await asyncio.gather(*(jobs[kind]() for kind in kinds))
-            return
-        async with self._gate:
-            await asyncio.gather(*(jobs[kind]() for kind in kinds))
+        else:
+            async with self._gate:
+                with self._progress.running(scope):
+                    await asyncio.gather(*(jobs[kind]() for kind in kinds))
+        self._progress.end(scope)
 
     async def _cluster_context(
         self, targets: frozenset[str], others: frozenset[str], deadline: float

@@ -3,6 +3,7 @@
 Every outcome is recorded as a run: a crawl that could not list projects, a mapping or commit that
 failed, or a cancelled crawl becomes a ``failed`` run and the previous snapshot stays as it was.
 With ``only_projects`` it is a project-scoped crawl: only those projects' parts are evaluated and written.
+An optional ``CrawlObserver`` hears the crawl's progress and each of its Palette calls as they happen.
 Imports ``crawl``, ``catalog``, ``store`` and ``config``; the scheduler and the CLI call it.
 """
 
@@ -13,6 +14,8 @@ import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
+from typing import Protocol
 
 import structlog
 
@@ -20,11 +23,13 @@ from ingestor.catalog import MappingResult, PartKey, Problem, map_inventory
 from ingestor.catalog.inventory import CLUSTER_PROFILE
 from ingestor.config import EnvironmentSettings, Settings
 from ingestor.crawl.crawler import Crawler, CrawlOutput, CrawlRequest
+from ingestor.crawl.crawler import CrawlProgress as CrawlProgress
 from ingestor.crawl.details import GROUP, CachedPayload
 from ingestor.crawl.failure import CrawlCancelledError, Failure, describe
 from ingestor.crawl.request import crawl_request, mapping_options, palette_client, removal_policy, retention
 from ingestor.crawl.snapshot import PartOutcome, RunStats
 from ingestor.palette.client import PaletteClient
+from ingestor.palette.stats import CallEvent as CallEvent
 from ingestor.store import queries
 from ingestor.store.db import Database, instance_key, utcnow
 from ingestor.store.writer import CommitResult, DetailCacheEntry, RunRecord, commit_run
@@ -35,6 +40,15 @@ PROBLEM_SAMPLES = 5
 PROJECT_NOT_FOUND = "ProjectNotFoundError"
 CANCEL_RECORD_SECONDS = 5.0
 """How long a cancelled crawl may spend recording its failed run before giving up."""
+
+
+class CrawlObserver(Protocol):
+    """Hears a running crawl (the scheduler fans it out to the status page and the metrics). Called on the
+    crawl's event loop; must be quick and should not raise (a failure is logged, never fails the crawl)."""
+
+    def crawl_progress(self, instance: str, progress: CrawlProgress) -> None: ...
+
+    def palette_call(self, instance: str, event: CallEvent) -> None: ...
 
 
 @dataclass
@@ -48,6 +62,7 @@ class _Run:
     replica_id: str
     only: frozenset[str] | None = None
     """The projects a project-scoped crawl was asked for; ``None`` for a crawl of the whole instance."""
+    observer: CrawlObserver | None = None
     started: datetime = field(default_factory=utcnow)
     outcomes: list[PartOutcome] = field(default_factory=list)
     stats: RunStats = field(default_factory=RunStats)
@@ -94,6 +109,7 @@ async def run_crawl(
     replica_id: str,
     client: PaletteClient | None = None,
     only_projects: Iterable[str] | None = None,
+    observer: CrawlObserver | None = None,
 ) -> CommitResult:
     """Crawl ``env``, map and commit; failures come back as a recorded ``failed`` run, not an exception.
 
@@ -105,9 +121,11 @@ async def run_crawl(
     them, and only their parts are evaluated and written; every other entity, edge, profile version, hold
     and part state stays as it is. A project Palette no longer lists (or the project filters leave out)
     is not evaluated: nothing of it is removed, and the run is ``failed`` when none of them was found.
+
+    ``observer`` hears the crawl's progress and every Palette exchange and retry while it runs.
     """
     only = None if only_projects is None else frozenset(only_projects)
-    run = _Run(settings, env, db, trigger, replica_id, only)
+    run = _Run(settings, env, db, trigger, replica_id, only, observer=observer)
     try:
         return await _crawl_and_commit(run, client)
     except asyncio.CancelledError:
@@ -149,9 +167,22 @@ async def _crawl_and_commit(run: _Run, client: PaletteClient | None) -> CommitRe
 
 async def _crawl(run: _Run, client: PaletteClient | None, request: CrawlRequest) -> CrawlOutput:
     if client is not None:
-        return await Crawler(client, request).crawl()
+        return await _observed(run, client, request)
     async with palette_client(run.settings, run.env) as own:
-        return await Crawler(own, request).crawl()
+        return await _observed(run, own, request)
+
+
+async def _observed(run: _Run, client: PaletteClient, request: CrawlRequest) -> CrawlOutput:
+    """The crawl with ``run.observer`` told of its progress and of the client's calls meanwhile."""
+    observer = run.observer
+    if observer is None:
+        return await Crawler(client, request).crawl()
+    calls = partial(observer.palette_call, run.instance)
+    client.stats.add_observer(calls)
+    try:
+        return await Crawler(client, request, progress=partial(observer.crawl_progress, run.instance)).crawl()
+    finally:
+        client.stats.remove_observer(calls)
 
 
 async def _commit(

@@ -1,12 +1,31 @@
 """Counters per Palette endpoint (method + path template): calls, retries, 429s, errors, latency.
 
 Imports nothing of ours. Thread- and task-safe; ``snapshot()`` feeds the status page and benchmarks.
+Observers (``add_observer``) hear of every exchange and retry as it happens (the service's metrics).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Literal
+
+import structlog
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """One HTTP exchange (``attempt``, with Palette's status; ``None`` when no answer came) or one
+    scheduled ``retry``. Names the endpoint by its path template only: no URL, no uid, no credential."""
+
+    kind: Literal["attempt", "retry"]
+    method: str
+    template: str
+    status: int | None = None
+
+
+StatsObserver = Callable[[CallEvent], None]
 
 
 @dataclass
@@ -33,6 +52,24 @@ class ClientStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_endpoint: dict[str, EndpointStats] = {}
+        self._observers: tuple[StatsObserver, ...] = ()
+
+    def add_observer(self, observer: StatsObserver) -> None:
+        """Call ``observer(event)`` after every exchange and retry (it must be quick and never block)."""
+        with self._lock:
+            self._observers = (*self._observers, observer)
+
+    def remove_observer(self, observer: StatsObserver) -> None:
+        """Stop calling ``observer`` (unknown observers are ignored)."""
+        with self._lock:
+            self._observers = tuple(o for o in self._observers if o != observer)
+
+    def _notify(self, event: CallEvent) -> None:
+        for observer in self._observers:
+            try:
+                observer(event)
+            except Exception as exc:  # counting must never fail a Palette call
+                structlog.get_logger(__name__).warning("palette.observer_failed", error=type(exc).__name__)
 
     def _get(self, method: str, template: str) -> EndpointStats:
         key = f"{method} {template}"
@@ -49,11 +86,13 @@ class ClientStats:
             stats.throttled_seconds += throttled
             if status == 429:
                 stats.rate_limited += 1
+        self._notify(CallEvent("attempt", method, template, status))
 
     def retry(self, method: str, template: str) -> None:
         """A retry was scheduled."""
         with self._lock:
             self._get(method, template).retries += 1
+        self._notify(CallEvent("retry", method, template))
 
     def call(self, method: str, template: str, *, duration: float, failed: bool) -> None:
         """A logical call finished (after its retries)."""
