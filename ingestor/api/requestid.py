@@ -117,6 +117,8 @@ class RequestIdMiddleware:
         fields: dict[str, Any] = {
             "method": method,
             "route": route,
+            # The path as requested, without its query (a query may carry a secret; the log redacts the rest).
+            "path": str(scope.get("path", ""))[:512],
             "status": status,
             "duration_ms": round(seconds * 1000, 2),
         }

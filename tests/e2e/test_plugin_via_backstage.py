@@ -302,9 +302,10 @@ def test_view_info_is_granted_through_the_group_but_kubeconfig_is_forbidden(stac
 def test_without_a_valid_token_backstage_answers_401_and_our_service_is_not_reached(
     stack: Stack, guest: str
 ) -> None:
-    # Direct: our own 401 (our body shape). The marker proves the access log records what reached us.
+    # Direct: our own 401 (our body shape). The marker (a path segment: our access line logs the path) proves
+    # the log records what reached us.
     seen = "e2e" + secrets.token_hex(4)
-    ours = stack.get(f"{stack.direct}/clusters?marker={seen}")
+    ours = stack.get(f"{stack.direct}/clusters/{seen}")
     assert ours.status_code == 401 and _our_error(ours)
     # Through the proxy: `credentials: forward` still runs Backstage's default auth policy, so the proxy
     # itself rejects a missing or unverifiable token (Backstage's error shape) and never forwards it.
@@ -313,7 +314,7 @@ def test_without_a_valid_token_backstage_answers_401_and_our_service_is_not_reac
     unseen = "e2e" + secrets.token_hex(4)
     before = len(stack.palette)
     for token, reason in ((None, "Missing credentials"), (forged, "Failed user token verification")):
-        blocked = stack.get(f"{stack.proxied}/clusters?marker={unseen}", token)
+        blocked = stack.get(f"{stack.proxied}/clusters/{unseen}", token)
         assert blocked.status_code == 401
         assert _backstage_error(blocked) == "AuthenticationError"
         assert blocked.json()["error"]["message"] == reason
