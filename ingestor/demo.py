@@ -190,6 +190,7 @@ def render_ready(url: str, run: RunRow, token: str, next_run: str | None) -> str
         f"  plugin API:          {url}/api/spectrocloud/health (the rest needs the token too)",
         f"  MCP (streamable):    {url}/mcp (Authorization: Bearer <the token>)",
         f"  probes:              {url}/health  {url}/ready",
+        f"  console:             {url}/ (no sign-in needed to read; sign in with the token to crawl now)",
         "",
         f"First crawl: {run.status}, {entities} entities in {run.duration_seconds:.1f} s"
         f" ({run.calls} Palette calls, {run.retries} retries, {run.rate_limited} 429s).",
